@@ -1,0 +1,40 @@
+# The two README commands: `make report` (main job, offline snapshot) and `make test`.
+# Each builds .venv from scratch on a machine with only python3.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv report test lab bench clean strip
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## main job: the default December 2025 suite, offline, on the bundled snapshot
+report: $(STAMP)
+	POTASH_IMPACT_OFFLINE=1 MPLBACKEND=Agg $(BIN)/potash-impact report --offline --jobs 3
+
+## full test suite (never touches the network)
+test: $(STAMP)
+	POTASH_IMPACT_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q
+
+## JupyterLab on notebooks/
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_eventstudy.py
+	$(BIN)/python benchmarks/bench_report.py
+
+## strip notebook outputs before committing
+strip: $(STAMP)
+	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) .pytest_cache

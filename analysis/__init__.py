@@ -1,0 +1,74 @@
+"""potash-impact: how commodity news moves markets.
+
+``import analysis`` gives the whole public API; submodules load on first use so the
+import is cheap (the CLI and the report runner start fast).
+
+=====================  ==========================================================
+module                 concern
+=====================  ==========================================================
+``analysis.data``      snapshot, Parquet cache, yfinance, validation, total returns
+``analysis.calendars`` exchange sessions and event alignment
+``analysis.catalog``   event catalog, universe, case settings (all data, no code)
+``analysis.eventstudy`` the event-study engine: models, abnormal returns, tests
+``analysis.commodities`` potash and fertilizer series, equity-potash sensitivity
+``analysis.catalog_study`` the engine run over every catalog event
+``analysis.plots``     matplotlib figures (one thing each, return the Figure)
+``analysis.report``    papermill report runner
+``analysis.cli``       the ``potash-impact`` command
+=====================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # data
+    "load_prices": "data",
+    "load_returns": "data",
+    "total_returns": "data",
+    "validate_prices": "data",
+    "coverage": "data",
+    "refresh": "data",
+    # calendars
+    "align_event": "calendars",
+    "window_sessions": "calendars",
+    # catalog
+    "load_events": "catalog",
+    "load_universe": "catalog",
+    "load_case": "catalog",
+    "get_event": "catalog",
+    "group_tickers": "catalog",
+    "align_events": "catalog",
+    "confounders_in_window": "catalog",
+    # engine
+    "event_study": "eventstudy",
+    "compare_groups": "eventstudy",
+    "EventStudyResult": "eventstudy",
+    # commodities
+    "potash_prices": "commodities",
+    "load_commodity_prices": "commodities",
+    "potash_sensitivity": "commodities",
+    "event_potash_path": "commodities",
+    # catalog-wide
+    "study_catalog": "catalog_study",
+    # errors
+    "PotashImpactError": "errors",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"analysis.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

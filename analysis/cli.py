@@ -1,0 +1,137 @@
+"""``potash-impact``: a thin command line over the library.
+
+Commands: ``data`` (coverage of snapshot and cache; ``--refresh`` from yfinance when
+online), ``events``, ``universe`` and ``report`` (see :mod:`analysis.report`).
+Exit codes: 0 success, 1 a run failed, 2 bad arguments or input (one-line error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pandas as pd
+
+from .errors import PotashImpactError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with exit code 2 and a one-line message for bad arguments."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _print_frame(df: pd.DataFrame, fmt: str) -> None:
+    if fmt == "csv":
+        df.to_csv(sys.stdout, index=False)
+    elif fmt == "json":
+        sys.stdout.write(df.to_json(orient="records", date_format="iso", indent=1) + "\n")
+    else:
+        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
+                               "display.max_colwidth", 70):
+            print(df.to_string(index=False))
+
+
+def _cmd_data(ns) -> int:
+    from . import config, data
+
+    if ns.refresh:
+        if config.is_offline(ns.offline or None):
+            raise PotashImpactError("--refresh needs the network; drop --offline / unset POTASH_IMPACT_OFFLINE")
+        from .catalog import load_universe
+
+        tickers = ns.tickers or list(load_universe(ns.data_dir)["ticker"])
+        table = data.refresh(tickers, ns.start, ns.end, cache_dir=ns.cache_dir)
+        print(f"refreshed {len(table)} ticker(s) into {config.cache_dir(ns.cache_dir)}")
+        _print_frame(table, ns.format)
+        return EXIT_OK
+    table = data.coverage(ns.data_dir, ns.cache_dir)
+    if ns.tickers:
+        table = table[table["ticker"].isin(ns.tickers)]
+    _print_frame(table, ns.format)
+    vint = data.snapshot_vintage(ns.data_dir)
+    if ns.format == "table":
+        print(f"\nsnapshot vintage: {vint.get('vintage', 'unknown')}; cache: {config.cache_dir(ns.cache_dir)}")
+    return EXIT_OK
+
+
+def _cmd_events(ns) -> int:
+    from .catalog import align_events, load_events
+
+    ev = align_events(load_events(ns.data_dir), ns.exchange)
+    if ns.kind:
+        ev = ev[ev["kind"] == ns.kind]
+    cols = ["event_id", "timestamp", "session", "kind", "scope", "title"]
+    out = ev[cols].copy()
+    out["session"] = out["session"].dt.date
+    _print_frame(out, ns.format)
+    return EXIT_OK
+
+
+def _cmd_universe(ns) -> int:
+    from .catalog import load_universe
+
+    uni = load_universe(ns.data_dir)
+    if ns.group:
+        uni = uni[uni["group"] == ns.group]
+    _print_frame(uni, ns.format)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    p = _Parser(prog="potash-impact", description="Event studies of potash sanctions news on fertilizer equities.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(sp):
+        sp.add_argument("--data-dir", default=None, help="case data folder (default: the bundled data/)")
+        sp.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
+
+    d = sub.add_parser("data", help="show snapshot and cache coverage; --refresh downloads from yfinance")
+    common(d)
+    d.add_argument("tickers", nargs="*", help="tickers to show or refresh (default: all)")
+    d.add_argument("--refresh", action="store_true", help="download from yfinance into the cache (needs network)")
+    d.add_argument("--start", default="2020-06-01", help="refresh start date (YYYY-MM-DD)")
+    d.add_argument("--end", default=None, help="refresh end date (YYYY-MM-DD)")
+    d.add_argument("--cache-dir", default=None, help="cache folder (default: $POTASH_IMPACT_CACHE or ~/.cache/potash-impact)")
+    d.add_argument("--offline", action="store_true", help="never touch the network")
+    d.set_defaults(func=_cmd_data)
+
+    e = sub.add_parser("events", help="list the event catalog with aligned sessions")
+    common(e)
+    e.add_argument("--kind", choices=["easing", "tightening", "confounder"], help="only this kind")
+    e.add_argument("--exchange", default="XNYS", help="calendar to align on (MIC, default XNYS)")
+    e.set_defaults(func=_cmd_events)
+
+    u = sub.add_parser("universe", help="list the universe of listings and groups")
+    common(u)
+    u.add_argument("--group", help="only this group, e.g. 'potash producer'")
+    u.set_defaults(func=_cmd_universe)
+
+    r = sub.add_parser("report", help="run the parameterized notebooks into reports/ (papermill)")
+    from . import report
+
+    report.add_arguments(r)
+    r.set_defaults(func=report.run_cli)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``potash-impact`` console script."""
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    try:
+        return int(ns.func(ns) or 0)
+    except PotashImpactError as exc:
+        print(f"potash-impact {ns.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Every error the suite raises on purpose, in one place (as papermill's ``exceptions.py``).
+
+Each message names the offending value and says how to fix it. All inherit from
+:class:`PotashImpactError`, so a caller (the CLI, the report runner) can catch the
+family in one clause and turn it into a one-line message with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+
+class PotashImpactError(Exception):
+    """Base class of every deliberate error in :mod:`analysis`."""
+
+
+class DataError(PotashImpactError, ValueError):
+    """Input data is missing, malformed or inconsistent."""
+
+
+class DataValidationError(DataError):
+    """A price frame failed validation (columns, dates, positivity, OHLC, gaps)."""
+
+
+class NotInSnapshotError(DataError):
+    """A ticker is known to the universe but only the live (yfinance) path can fetch it."""
+
+
+class NetworkError(DataError):
+    """A live download failed or came back empty (yfinance's signal of no network)."""
+
+
+class AlignmentError(PotashImpactError, ValueError):
+    """An event timestamp cannot be mapped to a trading session under the chosen policy."""
+
+
+class EventStudyError(PotashImpactError, ValueError):
+    """The event-study engine was given input it cannot estimate on."""
+
+
+class CatalogError(PotashImpactError, ValueError):
+    """The event catalog or the universe table is invalid, or an id/ticker is unknown."""
+
+
+class ParameterError(PotashImpactError, ValueError):
+    """A report or notebook parameter is invalid (raised before any kernel starts)."""
+
+
+class ReportError(PotashImpactError):
+    """A report run failed (a notebook raised, timed out, or could not be published)."""
