@@ -116,15 +116,15 @@ def validate_prices(
     bad = present & ~(np.isfinite(close) & (close > 0))
     if bad.any():
         i = int(np.argmax(bad))
-        raise DataValidationError(f"{ticker}: non-positive close {close[i]!r} on {idx[i].date()}")
+        raise DataValidationError(f"{ticker}: non-positive close {float(close[i])} on {idx[i].date()}")
     div = frame["dividend"].to_numpy(dtype=float)
     if (div < 0).any():
         i = int(np.argmax(div < 0))
-        raise DataValidationError(f"{ticker}: negative dividend {div[i]!r} on {idx[i].date()}")
+        raise DataValidationError(f"{ticker}: negative dividend {float(div[i])} on {idx[i].date()}")
     spl = frame["split"].to_numpy(dtype=float)
     if (spl <= 0).any():
         i = int(np.argmax(spl <= 0))
-        raise DataValidationError(f"{ticker}: non-positive split ratio {spl[i]!r} on {idx[i].date()}")
+        raise DataValidationError(f"{ticker}: non-positive split ratio {float(spl[i])} on {idx[i].date()}")
     if {"open", "high", "low"} <= set(frame.columns):
         o, h, lo = (frame[c].to_numpy(dtype=float) for c in ("open", "high", "low"))
         tol = 1e-6 * np.nanmax(np.abs(h)) if np.isfinite(h).any() else 0.0
