@@ -32,6 +32,7 @@ def _isolate(tmp_path_factory, monkeypatch):
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("POTASH_IMPACT_CACHE", str(cache))
     monkeypatch.delenv("POTASH_IMPACT_DATA", raising=False)
+    monkeypatch.delenv("POTASH_IMPACT_OFFLINE", raising=False)  # tests opt in to offline explicitly
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     try:
         import yfinance
