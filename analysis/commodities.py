@@ -45,7 +45,6 @@ conservative than the normal at the short samples here (LXU has under two years)
 from __future__ import annotations
 
 import io
-import math
 import os
 import re
 import tempfile
@@ -58,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .errors import CatalogError, DataError, NetworkError
+from .errors import DataError, NetworkError
 
 SERIES = ("potash", "urea", "dap", "tsp", "phosphate_rock")
 SOURCES = ("auto", "cache", "bundled")
@@ -852,18 +851,14 @@ class EventPotashPath:
 
 
 def _event_record(event, data_dir=None) -> dict:
+    """A catalog record (dict) from an event id, a date-like, or a record already."""
     from .catalog import get_event
 
     if isinstance(event, dict):
         return event
-    if isinstance(event, (pd.Timestamp,)) or hasattr(event, "year"):
+    if hasattr(event, "year") and not isinstance(event, str):  # date, datetime, Timestamp
         event = str(pd.Timestamp(event).date())
-    try:
-        return get_event(event, data_dir=data_dir)
-    except CatalogError:
-        raise
-    except Exception:
-        return get_event(event, events=pd.DataFrame(columns=["event_id"]), data_dir=data_dir)
+    return get_event(event, data_dir=data_dir)
 
 
 def event_potash_path(event, months_after: int = 3, *, series: str | None = None, data_dir=None, prices: pd.DataFrame | None = None, cache_dir=None) -> EventPotashPath:
