@@ -1,0 +1,404 @@
+"""Report and notebook parameters: one schema, defaults from the case, validation before any kernel.
+
+The three notebooks share one parameter set (a *run*); papermill injects it after each
+notebook's ``parameters`` cell. :func:`validate` checks every value -- type, date, known
+tickers and event ids, window sanity, data coverage around the event -- and raises
+:class:`~analysis.errors.ParameterError` with a one-line message naming the parameter,
+so a bad value fails in milliseconds in the runner instead of minutes into a kernel.
+The notebooks call :func:`resolve` on their own parameters, so a researcher editing the
+``parameters`` cell in JupyterLab gets the same checks and messages.
+
+=========================  ===============================  ===========================================
+parameter                  default                          meaning
+=========================  ===============================  ===========================================
+``event``                  case ``default_event``           catalog id, or ``YYYY-MM-DD[ HH:MM]`` (UTC)
+``treated``                case ``treated_group``           a universe group name or a list of tickers
+``control``                case ``control_group``           a universe group name or a list of tickers
+``benchmark``              case ``market``                  market-model regressor (a ticker)
+``estimation_window``      ``[-250, -11]``                  sessions relative to the event session
+``event_windows``          the engine's five windows        list of ``[a, b]`` pairs, inclusive
+``main_window``            ``[0, 1]``                       the window of the headline numbers
+``main_test``              ``"placebo"``                    the headline test (see the engine's TESTS)
+``model``                  ``"market"``                     ``market``, ``market_adjusted``, ``constant_mean``
+``min_estimation_obs``     ``120``                          firms with fewer estimation returns are dropped
+``exchange``               ``"XNYS"``                       calendar the event is aligned on
+``policy``                 ``"next"``                       alignment policy (see :mod:`analysis.calendars`)
+``months_after``           ``3``                            months of the event-aligned potash path
+``offline``                ``None``                         never touch the network (None: env)
+``data_dir``               ``None``                         the case folder (None: bundled ``data/``)
+``output_dir``             ``None``                         set by the runner: where results are written
+=========================  ===============================  ===========================================
+
+Only ``output_dir`` and ``offline`` stay out of the run id's hash (see
+:func:`analysis.report.run_id`): they change where and how, not what, is computed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+from pathlib import Path
+
+from .errors import ParameterError, PotashImpactError
+
+NOTEBOOKS = ("event_study", "potash_prices", "event_catalog")
+MODELS = ("market", "market_adjusted", "constant_mean")  # "factor" needs a regressor frame, not a ticker
+POLICIES = ("next", "previous", "error")
+DEFAULT_WINDOWS = [[-1, 1], [0, 0], [0, 1], [0, 5], [-5, 5]]
+NOT_HASHED = ("output_dir", "offline")
+
+# name -> (default, one-line help). Defaults of None marked "case" come from case.toml.
+SCHEMA: dict[str, tuple[object, str]] = {
+    "event": (None, "catalog event id or 'YYYY-MM-DD[ HH:MM]' (UTC); default: the case's default_event"),
+    "treated": (None, "treated firms: a universe group name or a list of tickers; default: case treated_group"),
+    "control": (None, "control firms: a universe group name or a list of tickers; default: case control_group"),
+    "benchmark": (None, "market proxy ticker; default: case market"),
+    "estimation_window": ([-250, -11], "estimation window [a, b] in sessions relative to the event"),
+    "event_windows": (DEFAULT_WINDOWS, "event windows, a list of [a, b] pairs"),
+    "main_window": ([0, 1], "the window whose CAAR and p-value head the report"),
+    "main_test": ("placebo", "the headline test, one of the engine's test names"),
+    "model": ("market", "normal-return model: " + ", ".join(MODELS)),
+    "min_estimation_obs": (120, "minimum valid estimation returns per firm"),
+    "exchange": ("XNYS", "exchange calendar (MIC) the event is aligned on"),
+    "policy": ("next", "alignment policy: " + ", ".join(POLICIES)),
+    "months_after": (3, "months after the event in the potash path"),
+    "offline": (None, "never touch the network (None: $POTASH_IMPACT_OFFLINE)"),
+    "data_dir": (None, "case data folder (None: the bundled data/)"),
+    "output_dir": (None, "where the notebook writes results (set by the runner)"),
+}
+
+
+def _err(name: str, value, why: str) -> ParameterError:
+    return ParameterError(f"parameter {name}={value!r}: {why}")
+
+
+# --------------------------------------------------------------------------- reading values
+def _plain(value):
+    """YAML turns 2025-12-13 into a date; parameters keep dates as ISO strings."""
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat(sep=" ") if isinstance(value, _dt.datetime) else value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def parse_assignments(pairs) -> dict:
+    """``["name=value", ...]`` (the CLI's ``-p``) to a dict; values are read as YAML.
+
+    ``-p estimation_window=[-250,-11]``, ``-p offline=true``, ``-p treated=[NTR,MOS]``.
+    """
+    import yaml
+
+    out = {}
+    for pair in pairs or ():
+        name, sep, text = str(pair).partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ParameterError(f"-p {pair!r}: write name=value, e.g. -p model=market_adjusted")
+        try:
+            out[name] = _plain(yaml.safe_load(text)) if text.strip() else None
+        except yaml.YAMLError as exc:
+            raise _err(name, text, f"not a YAML value ({str(exc).splitlines()[0]})") from None
+    return out
+
+
+def load_params_file(path) -> dict:
+    """A YAML mapping of parameters (``--params file.yaml``)."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise ParameterError(f"--params {path}: no such file")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"--params {path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"--params {path}: expected a mapping of name: value, got {type(data).__name__}")
+    return _plain(data)
+
+
+# --------------------------------------------------------------------------- checks
+def _int(name, value, lo=None, hi=None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _err(name, value, "expected an integer")
+    try:
+        f = float(value)
+    except ValueError:
+        raise _err(name, value, "expected an integer") from None
+    if not math.isfinite(f) or f != int(f):
+        raise _err(name, value, "expected an integer")
+    i = int(f)
+    if (lo is not None and i < lo) or (hi is not None and i > hi):
+        raise _err(name, value, f"must be between {lo} and {hi}")
+    return i
+
+
+def _window(name, value) -> list[int]:
+    if isinstance(value, str):
+        value = value.strip().strip("()[]").split(",")
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise _err(name, value, "expected a window [a, b] of two integers")
+    a, b = (_int(name, v) for v in value)
+    if a > b:
+        raise _err(name, value, f"reversed window: start {a} is after end {b}")
+    return [a, b]
+
+
+def _bool_or_none(name, value):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "yes", "on", "1", "false", "no", "off", "0"}:
+        return value.strip().lower() in {"true", "yes", "on", "1"}
+    raise _err(name, value, "expected true or false")
+
+
+def _choice(name, value, choices) -> str:
+    if value not in choices:
+        raise _err(name, value, f"use one of {', '.join(choices)}")
+    return value
+
+
+def group_members(universe, group: str, exchange: str, offline: bool) -> list[str]:
+    """Tickers of ``group`` listed on ``exchange``'s calendar (and, offline, in the snapshot).
+
+    A group name means its listings that trade on the event's calendar, so the default
+    study is the same online and offline (NTR.TO or SDF.DE need their own exchange).
+    """
+    sel = universe[(universe["group"] == group) & (universe["calendar"] == exchange)]
+    return list(sel["ticker"][sel["offline"]]) if offline else list(sel["ticker"])
+
+
+def _firms(name, value, universe, offline, exchange) -> tuple[str | list[str], list[str]]:
+    """A group name or ticker list -> (canonical value, tickers in the study)."""
+    groups = sorted(set(universe["group"]))
+    known = dict(zip(universe["ticker"], universe["offline"]))
+    if isinstance(value, str) and value in groups:
+        tickers = group_members(universe, value, exchange, offline)
+        if not tickers:
+            where = "in the offline snapshot" if offline else ""
+            raise _err(name, value, f"the group has no ticker on the {exchange} calendar {where}".strip())
+        return value, tickers
+    if isinstance(value, str):
+        value = [t.strip() for t in value.split(",") if t.strip()]
+        if len(value) == 1 and value[0] not in known:
+            raise _err(name, value[0], f"not a universe group ({', '.join(groups)}) nor a known ticker")
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(t, str) for t in value):
+        raise _err(name, value, f"expected a group name ({', '.join(groups)}) or a list of tickers")
+    for t in value:
+        if t not in known:
+            raise _err(name, value, f"unknown ticker {t!r} (universe.csv has {', '.join(known)})")
+        if offline and not known[t]:
+            raise _err(name, value, f"{t} is not in the offline snapshot (drop offline to fetch it live)")
+    if len(set(value)) != len(value):
+        raise _err(name, value, "a ticker is listed twice")
+    return list(value), list(value)
+
+
+def _sessions_of(ticker, data_dir):
+    """The benchmark's trading dates from the cache or snapshot (never the network), or None."""
+    from . import data
+
+    df = data.read_cache(ticker)
+    if df is None and (data.snapshot_dir(data_dir) / f"{ticker}.csv").is_file():
+        df = data.read_snapshot(ticker, data_dir)
+    return None if df is None else df.index[df["close"].notna()]
+
+
+# --------------------------------------------------------------------------- the API
+def defaults(data_dir=None) -> dict:
+    """Every parameter's default, with the case-derived ones filled from ``case.toml``."""
+    from .catalog import load_case
+
+    case = load_case(data_dir)
+    out = {k: (json.loads(json.dumps(v)) if isinstance(v, list) else v) for k, (v, _) in SCHEMA.items()}
+    out["event"] = case.get("default_event")
+    out["treated"] = case.get("treated_group")
+    out["control"] = case.get("control_group")
+    out["benchmark"] = case.get("market", "SPY")
+    return out
+
+
+def validate(params: dict | None = None, *, check_data: bool = True) -> dict:
+    """Fill defaults, check every parameter, return the canonical parameter dict.
+
+    Raises :class:`ParameterError` (one line, naming the parameter) on an unknown name, a
+    wrong type, an unknown event id / ticker / group, a malformed date, a reversed or
+    overlapping window, or (``check_data``) windows running past the benchmark's data.
+    """
+    from . import config
+    from .catalog import load_events, load_universe
+
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(SCHEMA))
+    if unknown:
+        raise ParameterError(f"unknown parameter {unknown[0]!r}: known are {', '.join(SCHEMA)}")
+
+    dd = params.get("data_dir")
+    if dd is not None:
+        if not isinstance(dd, str) or not dd.strip():
+            raise _err("data_dir", dd, "expected a folder path")
+        dpath = config.data_dir(dd)
+        if not (dpath / "events.csv").is_file() or not (dpath / "universe.csv").is_file():
+            raise _err("data_dir", dd, f"{dpath} is not a case folder (needs events.csv and universe.csv)")
+        dd = str(dpath)
+    p = defaults(dd)
+    p.update({k: v for k, v in params.items() if v is not None or k in ("offline", "output_dir")})
+    p["data_dir"] = dd
+
+    p["offline"] = _bool_or_none("offline", p["offline"])
+    offline = config.is_offline(p["offline"])
+    if p["output_dir"] is not None and not isinstance(p["output_dir"], str):
+        raise _err("output_dir", p["output_dir"], "expected a folder path")
+
+    try:
+        events = load_events(dd)
+        universe = load_universe(dd)
+    except PotashImpactError as exc:
+        raise ParameterError(f"parameter data_dir: {exc}") from None
+
+    # event: a catalog id or a date
+    ev = p["event"]
+    if ev is None:
+        raise _err("event", ev, "no event given and the case has no default_event")
+    if not isinstance(ev, str):
+        raise _err("event", ev, "expected a catalog id or a date string")
+    from .catalog import get_event
+
+    try:
+        rec = get_event(ev, events)
+    except PotashImpactError as exc:
+        raise ParameterError(f"parameter event: {exc}") from None
+
+    p["model"] = _choice("model", p["model"], MODELS)
+    p["policy"] = _choice("policy", p["policy"], POLICIES)
+    if not isinstance(p["exchange"], str):
+        raise _err("exchange", p["exchange"], "expected a MIC code such as XNYS")
+    from .calendars import get_calendar
+
+    try:
+        get_calendar(p["exchange"])
+    except PotashImpactError as exc:
+        raise ParameterError(f"parameter exchange: {exc}") from None
+    from .eventstudy import TESTS
+
+    p["main_test"] = _choice("main_test", p["main_test"], TESTS)
+    p["min_estimation_obs"] = _int("min_estimation_obs", p["min_estimation_obs"], 5, 5000)
+    p["months_after"] = _int("months_after", p["months_after"], 0, 36)
+
+    # windows
+    est = _window("estimation_window", p["estimation_window"])
+    wins = p["event_windows"]
+    if isinstance(wins, (list, tuple)) and len(wins) == 2 and all(isinstance(v, (int, float)) for v in wins):
+        wins = [wins]
+    if not isinstance(wins, (list, tuple)) or not wins:
+        raise _err("event_windows", wins, "expected a list of [a, b] windows")
+    wins = [_window("event_windows", w) for w in wins]
+    if len({tuple(w) for w in wins}) != len(wins):
+        raise _err("event_windows", wins, "a window is listed twice")
+    main = _window("main_window", p["main_window"])
+    if main not in wins:
+        raise _err("main_window", main, f"must be one of event_windows {wins}")
+    first = min(w[0] for w in wins)
+    if est[1] >= first:
+        raise _err("estimation_window", est, f"must end before the earliest event window starts (day {first})")
+    if est[1] - est[0] + 1 < p["min_estimation_obs"]:
+        raise _err(
+            "estimation_window",
+            est,
+            f"has {est[1] - est[0] + 1} sessions, fewer than min_estimation_obs={p['min_estimation_obs']}",
+        )
+    p["estimation_window"], p["event_windows"], p["main_window"] = est, wins, main
+
+    # firms
+    bm = p["benchmark"]
+    known = dict(zip(universe["ticker"], universe["offline"]))
+    if not isinstance(bm, str) or bm not in known:
+        raise _err("benchmark", bm, f"unknown ticker (universe.csv has {', '.join(known)})")
+    if offline and not known[bm]:
+        raise _err("benchmark", bm, "not in the offline snapshot (drop offline to fetch it live)")
+    p["treated"], treated = _firms("treated", p["treated"], universe, offline, p["exchange"])
+    p["control"], control = _firms("control", p["control"], universe, offline, p["exchange"])
+    both = sorted(set(treated) & set(control))
+    if both:
+        raise _err("control", p["control"], f"{', '.join(both)} also in treated: put each firm in one group")
+    if bm in treated + control:
+        raise _err("benchmark", bm, "is also a treated or control firm")
+
+    # alignment and data coverage around the event
+    from .calendars import align_event
+
+    try:
+        session = align_event(rec["timestamp"], p["exchange"], p["policy"])
+    except PotashImpactError as exc:
+        raise ParameterError(f"parameter event: {exc}") from None
+    if check_data:
+        sessions = _sessions_of(bm, dd)
+        if sessions is not None and len(sessions):
+            last_end = max(w[1] for w in wins)
+            pos = int(sessions.searchsorted(session))
+            if pos >= len(sessions) or pos + last_end >= len(sessions):
+                raise _err(
+                    "event",
+                    ev,
+                    f"event session {session.date()} + window end {last_end} runs past the data "
+                    f"({bm} ends {sessions[-1].date()})",
+                )
+            if pos + est[0] < 0:
+                raise _err(
+                    "estimation_window",
+                    est,
+                    f"needs {-est[0]} sessions before {session.date()} but {bm} has {pos} (from {sessions[0].date()})",
+                )
+    return {k: p[k] for k in SCHEMA}
+
+
+def resolve(**params) -> dict:
+    """Validate a notebook's parameters and add what they imply (for the notebooks).
+
+    Returns the validated parameters plus ``event_record`` (the catalog row or ad-hoc
+    event), ``session`` (the aligned event session), ``treated_tickers``,
+    ``control_tickers`` and ``tickers`` (treated + control + benchmark).
+    """
+    from . import config
+    from .calendars import align_event
+    from .catalog import get_event, load_universe
+
+    p = validate(params)
+    offline = config.is_offline(p["offline"])
+    uni = load_universe(p["data_dir"])
+
+    def members(v):
+        return group_members(uni, v, p["exchange"], offline) if isinstance(v, str) else list(v)
+
+    rec = get_event(p["event"], data_dir=p["data_dir"])
+    out = dict(p)
+    out["event_record"] = rec
+    out["session"] = align_event(rec["timestamp"], p["exchange"], p["policy"])
+    out["treated_tickers"] = members(p["treated"])
+    out["control_tickers"] = members(p["control"])
+    out["tickers"] = out["treated_tickers"] + out["control_tickers"] + [p["benchmark"]]
+    return out
+
+
+def resolve_from(namespace: dict) -> dict:
+    """:func:`resolve` on the schema's names found in ``namespace`` (a notebook passes ``globals()``)."""
+    return resolve(**{k: namespace[k] for k in SCHEMA if k in namespace})
+
+
+def params_hash(params: dict, notebooks=NOTEBOOKS, n: int = 7) -> str:
+    """Short SHA-1 of the canonical parameters (less ``output_dir`` and ``offline``) and notebook list."""
+    core = {k: v for k, v in sorted(params.items()) if k not in NOT_HASHED}
+    blob = json.dumps({"params": core, "notebooks": list(notebooks)}, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:n]
+
+
+def describe() -> str:
+    """The parameter table as text (for ``report --help``-style listings)."""
+    return "\n".join(f"  {k:<20} {h}" for k, (_, h) in SCHEMA.items())
