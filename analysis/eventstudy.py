@@ -307,6 +307,26 @@ def _pairwise_corr_sum(ARE, P):
     return total, pairs
 
 
+def _rank_avg(A, axis):
+    """Ranks 1..T_valid along ``axis`` with ties averaged; NaN stays NaN (as scipy's nan_policy="omit")."""
+    A = np.moveaxis(A, axis, -1)
+    nan = ~np.isfinite(A)
+    B = np.where(nan, np.inf, A)
+    order = np.argsort(B, axis=-1, kind="stable")
+    s = np.take_along_axis(B, order, axis=-1)
+    T = s.shape[-1]
+    pos = np.broadcast_to(np.arange(T), s.shape)
+    diff = s[..., 1:] != s[..., :-1]
+    first = np.concatenate([np.ones(s.shape[:-1] + (1,), bool), diff], axis=-1)
+    last = np.concatenate([diff, np.ones(s.shape[:-1] + (1,), bool)], axis=-1)
+    start = np.maximum.accumulate(np.where(first, pos, 0), axis=-1)
+    end = np.flip(np.minimum.accumulate(np.flip(np.where(last, pos, T), axis=-1), axis=-1), axis=-1)
+    ranks = np.empty_like(s)
+    np.put_along_axis(ranks, order, (start + end) / 2.0 + 1.0, axis=-1)
+    ranks[nan] = np.nan
+    return np.moveaxis(ranks, -1, axis)
+
+
 @lru_cache(maxsize=None)
 def _wilcoxon_cdf(n: int) -> np.ndarray:
     """Exact null CDF of W+ for n untied, nonzero values: P(W+ <= w), w = 0..n(n+1)/2."""
@@ -321,7 +341,7 @@ def _wilcoxon(CAR, P):
     """W+ and two-sided p for each (g, r); CAR (G,N,R), P mask. Returns (W, p, n)."""
     X = np.where(P & (CAR != 0), CAR, np.nan)
     n = np.isfinite(X).sum(axis=1)
-    ranks = stats.rankdata(np.abs(X), axis=1, nan_policy="omit")
+    ranks = _rank_avg(np.abs(X), axis=1)
     W = np.where(X > 0, ranks, 0.0).sum(axis=1)
     p = np.full(W.shape, np.nan)
     # ties: any two equal |x| within a (g, r)
@@ -395,7 +415,7 @@ def _battery(fit, rows, L):
         # Corrado ranks over estimation days + event span
         ALL = np.concatenate([ARE, ARS], axis=1)
         MA = np.isfinite(ALL)
-        K = stats.rankdata(ALL, axis=1, nan_policy="omit")
+        K = _rank_avg(ALL, axis=1)
         Ti = MA.sum(axis=1)
         U = np.where(MA, K - (Ti[:, None, :] + 1) / 2.0, 0.0)
         Ubar = (U @ Pf) / (MA.astype(float) @ Pf)  # (G,Tall,R)
@@ -468,7 +488,7 @@ def _as_frame(returns) -> pd.DataFrame:
         )
     if not returns.index.is_monotonic_increasing:
         raise EventStudyError("the returns index is not sorted: call returns.sort_index() first")
-    bad = [c for c in returns.columns if not pd.api.types.is_numeric_dtype(returns[c])]
+    bad = [c for c, dt in returns.dtypes.items() if not pd.api.types.is_numeric_dtype(dt)]
     if bad:
         raise EventStudyError(f"non-numeric return columns {bad}: convert them to float")
     return returns
@@ -555,8 +575,8 @@ def _market_array(market, index, model, firms):
     if frame.index.has_duplicates:
         dup = frame.index[frame.index.duplicated()][0]
         raise EventStudyError(f"duplicate date {dup.date()} in the market index: de-duplicate it first")
-    overlap = [c for c in frame.columns if c in set(firms)]
-    if model == "factor" and overlap:
+    overlap = [c for c in frame.columns if c in set(firms)] if model == "factor" else []
+    if overlap:
         raise EventStudyError(f"factor columns {overlap} are also firms in returns: drop them from returns")
     frame = frame.reindex(index).astype(float)
     return frame.to_numpy(), [str(c) for c in frame.columns]
@@ -649,7 +669,7 @@ def event_study(
                 "the market (regressor) return is constant over the estimation window "
                 f"{est}: check the market series, or use model='constant_mean'"
             )
-    firms = [str(c) if not isinstance(c, str) else c for c in returns.columns]
+    firms = [c if isinstance(c, str) else str(c) for c in returns.columns.tolist()]
 
     # firm exclusion (too few obs) and constant-return errors, before fitting
     validE = np.isfinite(YE) & np.isfinite(XE).all(axis=1)[:, None]
@@ -698,6 +718,7 @@ def event_study(
         dates_estimation=index[eidx],
         dates_span=index[sidx],
         YS=YS,
+        XS=XS,
         fit=fit,
     )
 
@@ -732,7 +753,7 @@ class EventStudyResult:
     """
 
     def __init__(self, *, returns, market, event_date, estimation_window, event_windows, span, model,
-                 min_estimation_obs, firms, xnames, excluded, dates_estimation, dates_span, YS, fit):
+                 min_estimation_obs, firms, xnames, excluded, dates_estimation, dates_span, YS, XS, fit):
         self._returns = returns
         self._market = market
         self._event_date = event_date
@@ -747,8 +768,11 @@ class EventStudyResult:
         self._dates_E = dates_estimation
         self._dates_S = dates_span
         self._YS = YS
+        self._XS = XS
         self._fit = fit
         self._cache = {}
+        self._kept_mask = np.array([f not in self._excluded for f in firms], dtype=bool)
+        self._firm_index = pd.Index(firms, name="firm")
 
     # ------------------------------------------------------------------ configuration
     @property
@@ -798,12 +822,11 @@ class EventStudyResult:
 
     # ------------------------------------------------------------------ internals
     def _kept(self):
-        return np.array([f not in self._excluded for f in self._firms])
+        return self._kept_mask
 
-    def _frame(self, arr, index, cols_all=False):
-        cols = pd.Index(self._firms, name="firm")
-        df = pd.DataFrame(arr, index=index, columns=cols)
-        return df if cols_all else df.loc[:, self._kept()]
+    def _frame(self, arr, index):
+        keep = self._kept_mask
+        return pd.DataFrame(np.asarray(arr)[:, keep], index=index, columns=self._firm_index[keep])
 
     def _rows(self):
         s0 = self._span[0]
@@ -828,18 +851,17 @@ class EventStudyResult:
         W = len(wins)
         sel = slice(0, W) if which == "windows" else slice(W, None)
         labels = [window_label(w) for w in (wins if which == "windows" else days)]
-        recs = []
-        for ri, lab in enumerate(labels):
-            for test in TESTS:
-                s, p, n = out[test]
-                j = sel.start + ri
-                recs.append((lab, test, float(s[j]), float(p[j]), int(n[j])))
-        df = pd.DataFrame.from_records(recs, columns=TEST_COLUMNS)
-        df["window"] = df["window"].astype(object)
-        df["test"] = df["test"].astype(object)
+        nt = len(TESTS)
+        data = {
+            "window": np.repeat(np.array(labels, dtype=object), nt),
+            "test": np.tile(np.array(TESTS, dtype=object), len(labels)),
+            "statistic": np.stack([out[t][0][sel] for t in TESTS], axis=1).ravel().astype(float),
+            "p_value": np.stack([out[t][1][sel] for t in TESTS], axis=1).ravel().astype(float),
+            "n": np.stack([out[t][2][sel] for t in TESTS], axis=1).ravel().astype(np.int64),
+        }
         if which == "days":
-            df["day"] = np.repeat([d for d, _ in days], len(TESTS))
-        return df
+            data["day"] = np.repeat(np.array([d for d, _ in days], dtype=np.int64), nt)
+        return pd.DataFrame(data)
 
     # ------------------------------------------------------------------ abnormal returns
     @_cached
@@ -942,7 +964,9 @@ class EventStudyResult:
         f = self._fit
         s0 = self._span[0]
         m, k = f["m"], f["k"]
-        recs = []
+        keep = self._kept_mask
+        firms = np.array(self._firms, dtype=object)[keep]
+        parts = []
         for a, b in self._event_windows:
             L = b - a + 1
             ars = f["ARS"][a - s0 : b - s0 + 1]
@@ -952,22 +976,17 @@ class EventStudyResult:
             else:
                 q = L**2 / m
                 if f["xbar"] is not None and f["xbar"].shape[-1] > 0:
-                    x = self._x_span()[a - s0 : b - s0 + 1]  # (L,F)
+                    x = self._XS[a - s0 : b - s0 + 1]  # (L,F)
                     c = x.sum(axis=0)[None, :] - L * f["xbar"]  # (N,F)
                     q = q + np.einsum("nf,nfh,nh->n", c, f["Sinv"], c)
             se = np.sqrt(f["sigma2"] * (L + q))
             t = car / se
             p = 2 * stats.t.sf(np.abs(t), m - k)
-            for j, firm in enumerate(self._firms):
-                if firm in self._excluded:
-                    continue
-                recs.append((window_label((a, b)), firm, car[j], se[j], t[j], p[j], int(m[j] - k)))
-        return pd.DataFrame.from_records(recs, columns=["window", "firm", "car", "std_error", "statistic", "p_value", "df"])
-
-    def _x_span(self):
-        X, _ = _market_array(self._market, self._returns.index, self._model, self._returns.columns)
-        pos = self._returns.index.get_loc(self._event_date)
-        return X[pos + self._span[0] : pos + self._span[1] + 1]
+            parts.append(pd.DataFrame({
+                "window": np.full(keep.sum(), window_label((a, b)), dtype=object), "firm": firms,
+                "car": car[keep], "std_error": se[keep], "statistic": t[keep], "p_value": p[keep],
+                "df": (m[keep] - k).astype(np.int64)}))
+        return pd.concat(parts, ignore_index=True)
 
     # ------------------------------------------------------------------ tests
     @_cached
