@@ -315,13 +315,17 @@ def _rank_avg(A, axis):
     order = np.argsort(B, axis=-1)
     s = np.take_along_axis(B, order, axis=-1)
     T = s.shape[-1]
-    pos = np.broadcast_to(np.arange(T), s.shape)
     diff = s[..., 1:] != s[..., :-1]
+    ranks = np.empty_like(s)
+    if np.all(diff | ~np.isfinite(s[..., 1:])):  # no ties among valid values: ordinal ranks
+        np.put_along_axis(ranks, order, np.broadcast_to(np.arange(1.0, T + 1.0), s.shape), axis=-1)
+        ranks[nan] = np.nan
+        return np.moveaxis(ranks, -1, axis)
+    pos = np.broadcast_to(np.arange(T), s.shape)
     first = np.concatenate([np.ones(s.shape[:-1] + (1,), bool), diff], axis=-1)
     last = np.concatenate([diff, np.ones(s.shape[:-1] + (1,), bool)], axis=-1)
     start = np.maximum.accumulate(np.where(first, pos, 0), axis=-1)
     end = np.flip(np.minimum.accumulate(np.flip(np.where(last, pos, T), axis=-1), axis=-1), axis=-1)
-    ranks = np.empty_like(s)
     np.put_along_axis(ranks, order, (start + end) / 2.0 + 1.0, axis=-1)
     ranks[nan] = np.nan
     return np.moveaxis(ranks, -1, axis)
