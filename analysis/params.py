@@ -47,6 +47,12 @@ NOTEBOOKS = ("event_study", "potash_prices", "event_catalog")
 MODELS = ("market", "market_adjusted", "constant_mean")  # "factor" needs a regressor frame, not a ticker
 POLICIES = ("next", "previous", "error")
 DEFAULT_WINDOWS = [[-1, 1], [0, 0], [0, 1], [0, 5], [-5, 5]]
+# The engine's test names (``analysis.eventstudy.TESTS``; a test checks they agree). Listed here
+# so validating parameters does not import scipy before the kernels start.
+TESTS = (
+    "t_cross_sectional", "t_crude_dependence", "patell_z", "patell_z_kp", "bmp", "bmp_kp",
+    "corrado_rank", "generalized_sign", "wilcoxon", "placebo",
+)
 NOT_HASHED = ("output_dir", "offline")
 
 # name -> (default, one-line help). Defaults of None marked "case" come from case.toml.
@@ -286,8 +292,6 @@ def validate(params: dict | None = None, *, check_data: bool = True) -> dict:
         get_calendar(p["exchange"])
     except PotashImpactError as exc:
         raise ParameterError(f"parameter exchange: {exc}") from None
-    from .eventstudy import TESTS
-
     p["main_test"] = _choice("main_test", p["main_test"], TESTS)
     p["min_estimation_obs"] = _int("min_estimation_obs", p["min_estimation_obs"], 5, 5000)
     p["months_after"] = _int("months_after", p["months_after"], 0, 36)

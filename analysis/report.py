@@ -457,6 +457,41 @@ def execute_notebook(task: dict) -> dict:
             "html": html_ok}
 
 
+def _fork_context():
+    """Workers are forked from this process after papermill and nbconvert are imported, so no
+    worker pays their import again (nbformat's jsonschema import alone costs ~2 s of CPU)."""
+    import multiprocessing
+
+    import nbconvert  # noqa: F401 - preloaded for the forked workers
+    import papermill  # noqa: F401
+
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0  # no monitor thread: fork with no threads running
+    return multiprocessing.get_context("fork")
+
+
+def _forked_worker(task_file: str, env: dict) -> None:
+    """Body of a worker process: own session (so a timeout kills it with its kernel), env, logs."""
+    os.setsid()
+    os.environ.clear()
+    os.environ.update(env)
+    log = os.open(Path(task_file).with_suffix(".log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    code = _worker_main(task_file)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def fast_imports() -> None:
+    """Skip ``rfc3987_syntax`` in this process: jsonschema imports it for the "iri" string
+    format (which notebooks never use), and building its grammar costs ~2 s at every start."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def _worker_main(task_file: str) -> int:
     task = json.loads(Path(task_file).read_text())
     try:
@@ -784,7 +819,8 @@ def run_reports(runs: list[Run], *, out=None, jobs: int = 1, timeout: float | No
         active.append(a)
         queue.extend((a, nb) for nb in run.notebooks)
 
-    running: list[tuple[subprocess.Popen, _Active, str, float, dict]] = []
+    running: list[tuple[object, _Active, str, float, dict]] = []
+    ctx = _fork_context()
     quiet = progress is False or (progress is None and not sys.stderr.isatty())
     bar = tqdm(total=len(queue), desc="notebooks", unit="nb", file=sys.stderr, disable=quiet, dynamic_ncols=True)
     try:
@@ -801,19 +837,18 @@ def run_reports(runs: list[Run], *, out=None, jobs: int = 1, timeout: float | No
                 tf = a.staging / ".work" / f"{nb}.task.json"
                 tf.parent.mkdir(parents=True, exist_ok=True)
                 tf.write_text(json.dumps(task))
-                proc = subprocess.Popen([sys.executable, "-m", "analysis.report", "--worker", str(tf)], env=env,
-                                        cwd=str(config.REPO_DIR), start_new_session=True,
-                                        stdout=subprocess.DEVNULL, stderr=open(tf.with_suffix(".log"), "w"))
+                proc = ctx.Process(target=_forked_worker, args=(str(tf), env), name=f"report:{nb}", daemon=False)
+                proc.start()
                 running.append((proc, a, nb, time.monotonic(), task))
             time.sleep(0.05)
             still = []
             for proc, a, nb, t0, task in running:
-                rc = proc.poll()
+                rc = proc.exitcode
                 limit = (timeout + KILL_GRACE) if timeout else None
                 if rc is None and limit and time.monotonic() - t0 > limit:
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+                    proc.join()
                     msg = f"timed out: killed after {timeout} s (--timeout)"
                     dst = Path(task["dst"])
                     if dst.is_file():
@@ -830,6 +865,7 @@ def run_reports(runs: list[Run], *, out=None, jobs: int = 1, timeout: float | No
                         res = json.loads(Path(task["result"]).read_text())
                     except (OSError, ValueError):
                         log = Path(task["result"]).parent / f"{nb}.task.log"
+                        rc = rc if rc >= 0 else f"on signal {-rc}"
                         tail = log.read_text()[-300:].strip().splitlines()[-1:] if log.is_file() else []
                         res = {"status": "failed", "error": f"worker exited {rc}: {' '.join(tail)}", "attempts": 1,
                                "duration_s": round(time.monotonic() - t0, 2), "html": False}
@@ -961,6 +997,7 @@ def build_runs(ns) -> list[Run]:
 
 def run_cli(ns) -> int:
     """``potash-impact report``: validate, (refresh), execute, publish, index; returns the exit code."""
+    fast_imports()
     try:
         runs = build_runs(ns)
     except PotashImpactError as exc:
@@ -992,8 +1029,3 @@ def run_cli(ns) -> int:
     return EXIT_OK if all(r["status"] == "ok" for r in records) else EXIT_FAIL
 
 
-if __name__ == "__main__":  # the worker process: python -m analysis.report --worker task.json
-    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
-        sys.exit(_worker_main(sys.argv[2]))
-    print("usage: potash-impact report --help", file=sys.stderr)
-    sys.exit(EXIT_USAGE)
