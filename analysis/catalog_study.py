@@ -456,7 +456,6 @@ def study_catalog(
             ew = (e0, est[1])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", EventStudyWarning)  # exclusions are recorded in `reason`
-                warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)  # firms without data (LXU 2021)
                 try:
                     res = event_study(
                         firms, mkt, session, estimation_window=ew, event_windows=windows,

@@ -693,8 +693,9 @@ def event_study(
     for j in np.nonzero(m_obs < min_obs)[0]:
         excluded[firms[j]] = f"{int(m_obs[j])} valid estimation returns < min_estimation_obs={min_obs}"
     keep = m_obs >= min_obs
-    with np.errstate(invalid="ignore"):
-        spread = np.nanmax(np.where(validE, YE, np.nan), axis=0) - np.nanmin(np.where(validE, YE, np.nan), axis=0)
+    # max - min of each firm's valid estimation returns (0 for a firm with none: it is excluded above)
+    spread = np.where(validE, YE, -np.inf).max(axis=0) - np.where(validE, YE, np.inf).min(axis=0)
+    spread = np.where(validE.any(axis=0), spread, np.nan)
     const = [firms[j] for j in np.nonzero(keep & (spread == 0))[0]]
     if const:
         raise EventStudyError(
