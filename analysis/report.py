@@ -630,8 +630,9 @@ def data_provenance(params: dict, tickers, refresh: dict | None = None) -> dict:
 
 
 def _key_numbers(results: dict) -> dict:
-    es = results.get("event_study") or {}
-    return es.get("key") or {}
+    """The headline (producer CAAR, main test p): event_study's ``key``, else the first notebook's with a CAAR."""
+    keys = [(results.get("event_study") or {}).get("key")] + [r.get("key") for r in results.values()]
+    return next((k for k in keys if isinstance(k, dict) and "caar_treated" in k), {})
 
 
 # =========================================================================== index
