@@ -1,0 +1,106 @@
+"""Wall time of ``make report``'s work: the default suite (3 notebooks + HTML), serial and ``--jobs 3``.
+
+Floors, for scale:
+
+* **kernel start** -- one ``python3`` kernel started and shut down (jupyter_client), no notebook;
+* **empty suite, --jobs 3** -- the same runner on three notebooks that only receive their
+  parameters: CLI start, validation, papermill, three kernels, HTML, manifest and index.
+  What remains above it is the notebooks' own work (imports of pandas/scipy/matplotlib
+  in each kernel, the studies, the figures).
+
+Every scenario runs the real ``potash-impact`` command in a fresh process, offline, into a
+temporary reports folder, like ``make report``. Run: ``python benchmarks/bench_report.py
+[--repeat N]``; prints a table (median of N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+EXE = str(Path(sys.executable).with_name("potash-impact"))
+TARGET_S = 20.0
+
+
+def kernel_start() -> float:
+    from jupyter_client.manager import start_new_kernel
+
+    from analysis.report import _kernel_env
+
+    os.environ["JUPYTER_PATH"] = _kernel_env()["JUPYTER_PATH"]
+    t0 = time.perf_counter()
+    km, kc = start_new_kernel(kernel_name="python3", stderr=subprocess.DEVNULL)
+    dt = time.perf_counter() - t0
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+    return dt
+
+
+def empty_notebooks(folder: Path) -> list[str]:
+    names = ["event_study", "potash_prices", "event_catalog"]
+    for name in names:
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("output_dir = None")
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells = [cell, nbformat.v4.new_code_cell("1 + 1")]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return names
+
+
+def report(jobs: int, notebook_dir: Path | None = None) -> tuple[float, dict]:
+    """One ``potash-impact report --offline --jobs N`` into a fresh folder; (wall s, notebook durations)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [EXE, "report", "--offline", "--jobs", str(jobs), "--out", tmp, "--quiet"]
+        if notebook_dir is not None:
+            cmd += ["--notebook-dir", str(notebook_dir)]
+        env = dict(os.environ, POTASH_IMPACT_OFFLINE="1", MPLBACKEND="Agg")
+        t0 = time.perf_counter()
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if res.returncode != 0:
+            raise SystemExit(f"report failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
+        (manifest,) = Path(tmp).glob("*/manifest.json")
+        m = json.loads(manifest.read_text())
+        return wall, {n["name"]: n["duration_s"] for n in m["notebooks"]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=1, help="runs per scenario (median reported)")
+    ns = ap.parse_args(argv)
+
+    rows = []
+    ks = [kernel_start() for _ in range(max(ns.repeat, 3))]
+    rows.append(("kernel start (floor)", statistics.median(ks), ""))
+    with tempfile.TemporaryDirectory() as tmp:
+        empty_notebooks(Path(tmp))
+        runs = [report(3, Path(tmp)) for _ in range(ns.repeat)]
+        floor = statistics.median(w for w, _ in runs)
+        rows.append(("empty suite --jobs 3 (runner floor)", floor, ""))
+    for jobs in (1, 3):
+        runs = [report(jobs) for _ in range(ns.repeat)]
+        wall = statistics.median(w for w, _ in runs)
+        per = runs[len(runs) // 2][1]
+        rows.append((f"default suite --jobs {jobs}", wall, ", ".join(f"{k} {v:.1f}s" for k, v in per.items())))
+
+    print(f"report benchmark: {os.cpu_count()} CPU(s), python {sys.version.split()[0]}, median of {ns.repeat}")
+    print(f"{'scenario':<38}{'wall s':>8}{'x runner floor':>16}  notebooks (in-run durations)")
+    for name, wall, note in rows:
+        print(f"{name:<38}{wall:>8.2f}{wall / floor:>16.2f}  {note}")
+    j3 = rows[-1][1]
+    print(f"target: default suite --jobs 3 < {TARGET_S:.0f} s -> {'met' if j3 < TARGET_S else 'NOT met'} ({j3:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
