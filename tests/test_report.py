@@ -346,3 +346,22 @@ def test_index_lists_runs_newest_first(tmp_path):
     html = report.build_index(tmp_path).read_text()
     assert html.index("run1") < html.index("run0")
     assert "-4.34%" in html and "0.062" in html and 'href="run0/event_study.html"' in html
+
+
+def test_online_run_refreshes_first_and_records_it(tiny, capsys, monkeypatch, yf_stub):
+    from conftest import synthetic_yf_frame
+
+    calls = yf_stub(lambda tickers, **kw: synthetic_yf_frame(list(tickers), start="2024-11-01", periods=300))
+    refreshed = report.refresh_data([report.plan_run({"offline": False}, ["tiny"], notebook_dir=tiny["nbdir"])])
+    assert calls and set(calls[0]["tickers"]) == {"NTR", "MOS", "IPI", "ICL", "CF", "LXU", "SPY"}
+    assert refreshed["prices"] and "commodities_error" in refreshed  # the Pink Sheet download cannot reach out
+    assert refreshed["status"] == "partial"
+
+    monkeypatch.delenv("POTASH_IMPACT_OFFLINE")
+    monkeypatch.setattr(report, "refresh_data", lambda runs: {"status": "ok", "at": "stub", "runs": len(runs)})
+    code = cli.main(["report", "--notebook-dir", str(tiny["nbdir"]), "--notebooks", "tiny", "--out",
+                     str(tiny["out"]), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0 and "refreshing data for 1 run(s)" in err and "online: data vintage" in err
+    m = json.loads((only_run_dir(tiny["out"]) / "manifest.json").read_text())
+    assert m["data"]["offline"] is False and m["data"]["refresh"] == {"status": "ok", "at": "stub", "runs": 1}
