@@ -50,6 +50,12 @@ def _cmd_data(ns) -> int:
         return EXIT_OK
     table = data.coverage(ns.data_dir, ns.cache_dir)
     if ns.tickers:
+        unknown = [t for t in ns.tickers if t not in set(table["ticker"])]
+        if unknown:
+            raise PotashImpactError(
+                f"no data for ticker {unknown[0]!r} in the snapshot or the cache "
+                f"(have: {', '.join(sorted(set(table['ticker'])))}); `data --refresh {unknown[0]}` fetches it online"
+            )
         table = table[table["ticker"].isin(ns.tickers)]
     _print_frame(table, ns.format)
     vint = data.snapshot_vintage(ns.data_dir)

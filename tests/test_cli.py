@@ -44,6 +44,11 @@ def test_data_shows_snapshot_coverage(capsys):
     assert "LXU,snapshot,2024-11-01,2026-08-13,445,0" in out
 
 
+def test_data_unknown_ticker_is_one_line_error(capsys):
+    code, _, err = run(capsys, "data", "NTR", "NTRX")
+    assert code == 2 and err.count("\n") == 1 and "no data for ticker 'NTRX'" in err
+
+
 def test_refresh_offline_is_refused(capsys, monkeypatch):
     monkeypatch.setenv("POTASH_IMPACT_OFFLINE", "1")
     code, _, err = run(capsys, "data", "--refresh", "NTR")
