@@ -116,6 +116,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .calendars import nearest_session
 from .errors import EventStudyError
 
 __all__ = [
@@ -509,13 +510,6 @@ def _as_frame(returns) -> pd.DataFrame:
     return returns
 
 
-def _nearest(index: pd.DatetimeIndex, t: pd.Timestamp) -> pd.Timestamp:
-    pos = int(np.clip(index.searchsorted(t), 0, len(index) - 1))
-    if pos > 0 and abs(index[pos - 1] - t) < abs(index[pos] - t):
-        pos -= 1
-    return index[pos]
-
-
 def _event_position(index: pd.DatetimeIndex, event_date) -> tuple[int, pd.Timestamp]:
     try:
         t = pd.Timestamp(event_date)
@@ -530,7 +524,7 @@ def _event_position(index: pd.DatetimeIndex, event_date) -> tuple[int, pd.Timest
     if t not in index:
         raise EventStudyError(
             f"event date {t.date()} is not a session in the returns index; the nearest session is "
-            f"{_nearest(index, t).date()} (align the event first with "
+            f"{nearest_session(index, t).date()} (align the event first with "
             "analysis.calendars.align_event)"
         )
     return int(index.get_loc(t)), t
