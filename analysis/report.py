@@ -906,7 +906,7 @@ def summary_table(records: list[dict]) -> str:
         key = r.get("key") or {}
         if key.get("caar_treated") is not None:
             lines.append(f"{'':<52} producer CAAR {key.get('window')} = {key['caar_treated'] * 100:+.2f}%, "
-                         f"{key.get('test')} p = {key.get('p_value')}")
+                         f"{key.get('test')} p = {_p(key.get('p_value'))}")
     return "\n".join(lines)
 
 
