@@ -50,9 +50,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import config
+from .distributions import t_quantile
 from .errors import CatalogError, DataError, PotashImpactError
 
 INSUFFICIENT = "insufficient data"
@@ -503,8 +503,8 @@ def study_catalog(
         pt = pt.dropna()
         sd_ls, m_ls = float(ls.std(ddof=1)), len(ls)
         sd_t, m_t = float(pt.std(ddof=1)), len(pt)
-        q_ls = stats.t.ppf(0.975, m_ls - 1)
-        q_t = stats.t.ppf(0.975, m_t - 1)
+        q_ls = t_quantile(0.975, m_ls - 1)
+        q_t = t_quantile(0.975, m_t - 1)
         gt = comp.to_frame().set_index("window")
         for w in windows:
             lab = _label(w)

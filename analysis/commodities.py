@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
+from .distributions import p_t, t_quantile
 from .errors import DataError, NetworkError
 
 SERIES = ("potash", "urea", "dap", "tsp", "phosphate_rock")
@@ -606,10 +607,8 @@ class PotashSensitivity:
     @cached_property
     def pvalues(self) -> pd.DataFrame:
         """Two-sided p-values from Student's t with ``nobs - 3`` degrees of freedom."""
-        from scipy import stats
-
         df = (self._nobs - len(self.coef_names)).astype(float)[:, None]
-        return self._frame(2.0 * stats.t.sf(np.abs(self.tstats.to_numpy()), df))
+        return self._frame(p_t(self.tstats.to_numpy(), df))
 
     @property
     def rsquared(self) -> pd.Series:
@@ -633,9 +632,7 @@ class PotashSensitivity:
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
         """Confidence bounds of the potash beta (t with ``nobs - 3`` df)."""
-        from scipy import stats
-
-        q = stats.t.ppf(0.5 + level / 2, (self._nobs - len(self.coef_names)).astype(float))
+        q = t_quantile(0.5 + level / 2, (self._nobs - len(self.coef_names)).astype(float))
         b, se = self.params[self.series].to_numpy(), self.std_errors[self.series].to_numpy()
         return pd.DataFrame({"lower": b - q * se, "upper": b + q * se}, index=pd.Index(self.tickers, name="ticker"))
 

@@ -114,9 +114,9 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 from .calendars import nearest_session
+from .distributions import p_norm, p_t, t_quantile
 from .errors import EventStudyError
 
 __all__ = [
@@ -332,15 +332,7 @@ def _rank_avg(A, axis):
     return np.moveaxis(ranks, -1, axis)
 
 
-def _p_t(stat, df):
-    """Two-sided p of ``stat`` under Student t(df) (``scipy.special.stdtr``, as ``2*stats.t.sf``)."""
-    with np.errstate(invalid="ignore"):
-        return 2.0 * special.stdtr(df, -np.abs(stat))
-
-
-def _p_norm(z):
-    """Two-sided p of ``z`` under N(0, 1)."""
-    return 2.0 * special.ndtr(-np.abs(z))
+_p_t, _p_norm = p_t, p_norm  # short local names used throughout the battery
 
 
 @lru_cache(maxsize=None)
@@ -927,7 +919,7 @@ class EventStudyResult:
     def caar_band(self, level: float = 0.95) -> pd.DataFrame:
         """Confidence band of :attr:`caar_path`: ±t(m-1)·sd_A·√(days cumulated), Brown-Warner sd_A."""
         sd, m = self._aar_sd()
-        q = stats.t.ppf(0.5 + level / 2.0, m - 1)
+        q = t_quantile(0.5 + level / 2.0, m - 1)
         half = q * sd * np.sqrt(np.arange(1, len(self.days) + 1))
         path = self.caar_path
         return pd.DataFrame({"lower": path - half, "upper": path + half}, index=self.days)
@@ -1241,7 +1233,7 @@ class GroupComparison:
 
     def caar_band(self, level: float = 0.95) -> pd.DataFrame:
         """Band of the ``diff`` path: ±t(m-1)·sd(LS)·√(days cumulated)."""
-        q = stats.t.ppf(0.5 + level / 2.0, self._m - 1)
+        q = t_quantile(0.5 + level / 2.0, self._m - 1)
         half = q * self._sd * np.sqrt(np.arange(1, len(self._path) + 1))
         d = self._path["diff"]
         return pd.DataFrame({"lower": d - half, "upper": d + half}, index=self._path.index)
@@ -1319,13 +1311,13 @@ def compare_groups(res: EventStudyResult, treated, control) -> GroupComparison:
         sl = slice(a, b)
         ct, cc, d = gS_t.loc[sl].sum(min_count=L), gS_c.loc[sl].sum(min_count=L), ls.loc[sl].sum(min_count=L)
         t = d / (sd * math.sqrt(L))
-        p_t = 2 * stats.t.sf(abs(t), m - 1)
+        p_crude = p_t(t, m - 1)
         S = csE[L:] - csE[:-L]
         ok = (cnE[L:] - cnE[:-L]) == L
         p_pl = (1 + int(((np.abs(S) >= abs(d)) & ok).sum())) / (1 + int(ok.sum())) if np.isfinite(d) else np.nan
         n_t = int(AR.loc[sl, treated].notna().all(axis=0).sum())
         n_c = int(AR.loc[sl, control].notna().all(axis=0).sum())
-        recs.append((window_label((a, b)), ct, cc, d, t, p_t, p_pl, n_t, n_c))
+        recs.append((window_label((a, b)), ct, cc, d, t, p_crude, p_pl, n_t, n_c))
     table = pd.DataFrame.from_records(recs, columns=[
         "window", "caar_treated", "caar_control", "diff", "t_crude_dependence", "p_crude_dependence",
         "p_placebo", "n_treated", "n_control"])

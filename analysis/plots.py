@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from .distributions import t_quantile
+
 
 def plot_caar(res, ax=None, level=0.95, *, title=None, pct=True):
     """The CAAR path of an event study with a confidence band; returns the Figure.
@@ -145,7 +147,6 @@ def plot_sensitivity(table, *, level=0.95, ax=None, title=None):
     Student-t the p-values use; bars are coloured by group and labelled with ``n``.
     """
     import numpy as np
-    from scipy import stats
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 4))
@@ -157,7 +158,7 @@ def plot_sensitivity(table, *, level=0.95, ax=None, title=None):
     beta = table["beta_potash"].to_numpy(dtype=float)
     se = table["se_potash"].to_numpy(dtype=float)
     nobs = table["nobs"].to_numpy(dtype=float)
-    q = stats.t.ppf(0.5 + level / 2.0, nobs - 3)
+    q = t_quantile(0.5 + level / 2.0, nobs - 3)
     x = np.arange(len(table))
     bars = ax.bar(x, beta, yerr=q * se, capsize=4, color=[colors[g] for g in table["group"]])
     for g in groups:
