@@ -275,7 +275,7 @@ def test_held_lock_skips_the_run(tiny, capsys):
 
 
 def test_concurrent_runs_on_one_id_do_not_corrupt_each_other(tiny):
-    env = dict(os.environ, TINY_SLEEP="5", POTASH_IMPACT_OFFLINE="1")
+    env = dict(os.environ, TINY_SLEEP="8", POTASH_IMPACT_OFFLINE="1")  # long enough to overlap under CI load
     cmd = [sys.executable, "-m", "analysis.cli", "report", "--offline", "--notebook-dir", str(tiny["nbdir"]),
            "--notebooks", "tiny", "--out", str(tiny["out"]), "--quiet"]
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
