@@ -846,6 +846,20 @@ class EventPotashPath:
     def __str__(self) -> str:
         return self.summary()
 
+    def plot(self, prices: pd.DataFrame, months_before: int = 12, **kw):
+        """The series from ``months_before`` months before the event month to the end of the path,
+        with the event marked (:func:`analysis.plots.plot_commodity_prices`); returns the Figure.
+
+        ``prices`` is the :func:`load_commodity_prices` frame the path was computed from.
+        """
+        from .plots import plot_commodity_prices
+
+        m0 = pd.Period(self.event_date, "M")
+        window = prices.loc[m0 - months_before : self.table["month"].max()]
+        marker = pd.DataFrame([{"event_id": self.event_id, "date": self.event_date, "kind": self.kind}])
+        kw.setdefault("title", f"{self.series} around {self.event_id} (monthly averages)")
+        return plot_commodity_prices(window, marker, series=self.series, **kw)
+
 
 def _event_record(event, data_dir=None) -> dict:
     """A catalog record (dict) from an event id, a date-like, or a record already."""

@@ -125,3 +125,19 @@ def test_plot_forest_marks_insufficient_rows(study):
     assert "producers CAAR (0,0)" in ax.get_xlabel()
     fig2 = study.plot("(0,5)")
     assert "window (0,5)" in fig2.axes[0].get_title()
+
+
+def test_event_potash_path_plot_draws_the_window_and_one_marker():
+    from analysis import commodities
+
+    prices = commodities.load_commodity_prices()
+    path = commodities.event_potash_path("us-potash-easing-2025", months_after=3)
+    fig = path.plot(prices)
+    ax = fig.axes[0]
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "potash"]
+    expected = prices.loc[pd.Period("2024-12", "M") : pd.Period("2026-03", "M"), "potash"].to_numpy()
+    np.testing.assert_array_equal(line.get_ydata(), expected)
+    assert expected[12] == 358.33 and expected[13] == 366.0  # Dec 2025, Jan 2026
+    markers = [ln for ln in ax.get_lines() if str(ln.get_gid()).startswith("event:")]
+    assert [m.get_gid() for m in markers] == ["event:us-potash-easing-2025"]
+    assert ax.get_title() == "potash around us-potash-easing-2025 (monthly averages)"
