@@ -52,7 +52,7 @@ def synthetic_events(G, N, dist="normal", rho=0.0, shift=0.0, seed=0):
 def run_batch(N, seed=0, chunk=500, **kw):
     """p-values (G, 2) per test and the estimated p-hat of the sign test."""
     ps = {t: [] for t in TESTS}
-    phat, stat_w = [], []
+    phat = []
     for c in range(G // chunk):
         YE, XE, YS, XS = synthetic_events(chunk, N, seed=100_000 * seed + 1000 * N + c, **kw)
         fit = _fit(YE, XE, YS, XS, "market")
@@ -80,7 +80,6 @@ def wilcoxon_size(N, level=0.05):
     """Exact size of the exact two-sided Wilcoxon test at ``level`` (discrete)."""
     cdf = _wilcoxon_cdf(N)
     pmf = np.diff(np.concatenate([[0.0], cdf]))
-    w = np.arange(len(cdf))
     hi = 1 - np.concatenate([[0.0], cdf[:-1]])
     p = np.minimum(1, 2 * np.minimum(cdf, hi))
     return float(pmf[p <= level].sum()) if N <= 50 else level

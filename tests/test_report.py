@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import cli, config, params, report
+from analysis import cli, params, report
 from analysis.errors import ParameterError
 
 TINY_SOURCE = """import os, time
