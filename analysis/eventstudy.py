@@ -968,7 +968,7 @@ class EventStudyResult:
         m, k = f["m"], f["k"]
         keep = self._kept_mask
         firms = np.array(self._firms, dtype=object)[keep]
-        parts = []
+        cols = {k: [] for k in ("window", "firm", "car", "std_error", "statistic", "p_value", "df")}
         for a, b in self._event_windows:
             L = b - a + 1
             ars = f["ARS"][a - s0 : b - s0 + 1]
@@ -984,11 +984,11 @@ class EventStudyResult:
             se = np.sqrt(f["sigma2"] * (L + q))
             t = car / se
             p = _p_t(t, m - k)
-            parts.append(pd.DataFrame({
-                "window": np.full(keep.sum(), window_label((a, b)), dtype=object), "firm": firms,
-                "car": car[keep], "std_error": se[keep], "statistic": t[keep], "p_value": p[keep],
-                "df": (m[keep] - k).astype(np.int64)}))
-        return pd.concat(parts, ignore_index=True)
+            for key, val in (("window", np.full(keep.sum(), window_label((a, b)), dtype=object)), ("firm", firms),
+                             ("car", car[keep]), ("std_error", se[keep]), ("statistic", t[keep]),
+                             ("p_value", p[keep]), ("df", (m[keep] - k).astype(np.int64))):
+                cols[key].append(val)
+        return pd.DataFrame({key: np.concatenate(v) for key, v in cols.items()})
 
     # ------------------------------------------------------------------ tests
     @_cached
