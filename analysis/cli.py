@@ -36,8 +36,17 @@ def _print_frame(df: pd.DataFrame, fmt: str) -> None:
 
 
 def _cmd_data(ns) -> int:
-    from . import config, data
+    from . import commodities, config, data
 
+    if ns.refresh_commodities:
+        if config.is_offline(ns.offline or None):
+            raise PotashImpactError("--refresh-commodities needs the network; drop --offline / unset POTASH_IMPACT_OFFLINE")
+        new = commodities.refresh_commodities(cache_dir=ns.cache_dir)
+        months = new["potash"].dropna().index
+        print(f"refreshed the commodity series into {commodities.commodity_cache_path(ns.cache_dir)}: "
+              f"{months[0]} to {months[-1]}, vintage {new.attrs.get('vintage')}")
+        if not ns.refresh:
+            return EXIT_OK
     if ns.refresh:
         if config.is_offline(ns.offline or None):
             raise PotashImpactError("--refresh needs the network; drop --offline / unset POTASH_IMPACT_OFFLINE")
@@ -60,7 +69,11 @@ def _cmd_data(ns) -> int:
     _print_frame(table, ns.format)
     vint = data.snapshot_vintage(ns.data_dir)
     if ns.format == "table":
-        print(f"\nsnapshot vintage: {vint.get('vintage', 'unknown')}; cache: {config.cache_dir(ns.cache_dir)}")
+        com = commodities.load_commodity_prices(ns.data_dir, cache_dir=ns.cache_dir)
+        months = com[com.columns[0]].dropna().index
+        print(f"\ncommodities ({', '.join(com.columns)}): {com.attrs.get('source')}, {months[0]} to {months[-1]}, "
+              f"vintage {com.attrs.get('vintage')}")
+        print(f"snapshot vintage: {vint.get('vintage', 'unknown')}; cache: {config.cache_dir(ns.cache_dir)}")
     return EXIT_OK
 
 
@@ -99,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="show snapshot and cache coverage; --refresh downloads from yfinance")
     common(d)
     d.add_argument("tickers", nargs="*", help="tickers to show or refresh (default: all)")
-    d.add_argument("--refresh", action="store_true", help="download from yfinance into the cache (needs network)")
+    d.add_argument("--refresh", action="store_true", help="download prices from yfinance into the cache (needs network)")
+    d.add_argument("--refresh-commodities", action="store_true",
+                   help="download the World Bank Pink Sheet into the cache (needs network)")
     d.add_argument("--start", default="2020-06-01", help="refresh start date (YYYY-MM-DD)")
     d.add_argument("--end", default=None, help="refresh end date (YYYY-MM-DD)")
     d.add_argument("--cache-dir", default=None, help="cache folder (default: $POTASH_IMPACT_CACHE or ~/.cache/potash-impact)")

@@ -97,3 +97,28 @@ def test_console_script_is_installed():
         pytest.skip("console script not installed in this interpreter's environment")
     res = subprocess.run([str(exe), "events", "--kind", "tightening", "--format", "csv"], capture_output=True, text=True)
     assert res.returncode == 0 and res.stdout.count("\n") == 12
+
+
+def test_refresh_commodities_with_stubbed_download(capsys, monkeypatch):
+    from analysis import commodities as cm
+    from test_commodities import pink_sheet_bytes
+
+    monkeypatch.setattr(cm, "_download", lambda url, timeout=60.0: pink_sheet_bytes())
+    code, out, _ = run(capsys, "data", "--refresh-commodities")
+    assert code == 0 and "2025-10 to 2026-02" in out and cm.commodity_cache_path().is_file()
+    code, out, _ = run(capsys, "data")
+    assert code == 0 and "commodities (potash, urea, dap, tsp, phosphate_rock): cache, 2025-10 to 2026-02" in out
+
+
+def test_refresh_commodities_failure_is_one_line_and_keeps_bundled(capsys, monkeypatch):
+    from analysis import commodities as cm
+
+    def down(url, timeout=60.0):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(cm, "_download", down)
+    code, _, err = run(capsys, "data", "--refresh-commodities")
+    assert code == 2 and err.count("\n") == 1 and "Pink Sheet" in err
+    assert not cm.commodity_cache_path().exists()
+    code, out, _ = run(capsys, "data")
+    assert "commodities (potash, urea, dap, tsp, phosphate_rock): bundled, 2020-01 to 2026-06" in out
