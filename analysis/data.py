@@ -6,7 +6,9 @@ Sources, tried in this order by ``source="auto"``:
    downloads (:func:`analysis.config.cache_dir`: ``$POTASH_IMPACT_CACHE`` or
    ``~/.cache/potash-impact``). Used when it covers the requested span.
 2. **snapshot** -- the real offline data bundled in ``<data>/prices/<TICKER>.csv``
-   (columns ``date,close,volume,dividend,split,source``; see ``data/README.md``).
+   (columns ``date,close,volume,dividend,split,source``; see ``data/README.md``). Online,
+   a span the snapshot does not reach goes on to yfinance; offline, the snapshot's part
+   of the span is returned.
 3. **yfinance** -- live, with ``auto_adjust=False, actions=True`` so raw (split-adjusted,
    not dividend-adjusted) ``Close``, ``Dividends`` and ``Stock Splits`` come back. Never
    tried when ``offline=True`` or ``POTASH_IMPACT_OFFLINE=1``.
@@ -340,14 +342,26 @@ def refresh(tickers, start=None, end=None, *, cache_dir=None, max_gap: int | Non
     got = download(tickers, start, end)
     rows = []
     for t, new in got.items():
-        old = read_cache(t, cache_dir)
-        merged = new if old is None else new.combine_first(old)[new.columns.union(old.columns, sort=False)]
-        merged = merged.sort_index()
-        validate_prices(merged, t, max_gap=max_gap)
-        merged.attrs = {}
-        write_cache(t, merged, cache_dir)
+        merged = merge_into_cache(t, new, cache_dir, max_gap=max_gap)
         rows.append(_coverage_row(t, "cache", merged))
     return pd.DataFrame(rows)
+
+
+def merge_into_cache(ticker: str, new: pd.DataFrame, cache_dir=None, *, max_gap: int | None = DEFAULT_MAX_GAP,
+                     exchange: str = DEFAULT_EXCHANGE) -> pd.DataFrame:
+    """Merge a downloaded frame into the cached one (new rows win), validate, write atomically.
+
+    The cache only grows: a download covering a shorter span never drops cached dates.
+    ``max_gap=None`` skips the validation (for callers that validated already).
+    """
+    old = read_cache(ticker, cache_dir)
+    merged = new if old is None else new.combine_first(old)[new.columns.union(old.columns, sort=False)]
+    merged = merged.sort_index()
+    if max_gap is not None:
+        validate_prices(merged, ticker, max_gap=max_gap, exchange=exchange)
+    merged.attrs = {}
+    write_cache(ticker, merged, cache_dir)
+    return merged
 
 
 # --------------------------------------------------------------------------- loading
@@ -366,7 +380,11 @@ def _load_one(ticker, start, end, source, offline, data_dir, cache_dir, universe
             raise DataError(f"{ticker}: not in the cache {cache_path(ticker, cache_dir)}: run `potash-impact data --refresh`")
     if source in ("auto", "snapshot"):
         if (snapshot_dir(data_dir) / f"{ticker}.csv").is_file():
-            return read_snapshot(ticker, data_dir), "snapshot"
+            snap = read_snapshot(ticker, data_dir)
+            # online, "auto" goes live for a span the snapshot does not reach; offline it uses what is there
+            if source == "snapshot" or offline or _covers(snap, start, end):
+                return snap, "snapshot"
+            return None, "yfinance"
         if source == "snapshot" or offline:
             if universe_tickers is not None and ticker not in universe_tickers:
                 raise DataError(
@@ -445,15 +463,16 @@ def load_prices(
     if live:
         got = download(live, start, end)
         for t, df in got.items():
+            exchange = calendars.get(t, DEFAULT_EXCHANGE)
             if validate:
-                validate_prices(df, t, max_gap=max_gap, exchange=calendars.get(t, DEFAULT_EXCHANGE))
-            write_cache(t, df, cache_dir)
+                validate_prices(df, t, max_gap=max_gap, exchange=exchange)
+            merge_into_cache(t, df, cache_dir, max_gap=max_gap if validate else None, exchange=exchange)
             frames[t], sources[t] = df, "yfinance"
 
     sliced = {}
     for t in tickers:
         df = frames[t]
-        if validate:
+        if validate and sources[t] != "yfinance":  # downloads were validated before caching
             validate_prices(df, t, max_gap=max_gap, exchange=calendars.get(t, DEFAULT_EXCHANGE))
         s = df.loc[start:end] if (start is not None or end is not None) else df
         if len(s) == 0:
@@ -555,6 +574,7 @@ __all__ = [
     "parse_yfinance",
     "download",
     "refresh",
+    "merge_into_cache",
     "coverage",
     "snapshot_vintage",
     "parse_date",

@@ -250,3 +250,30 @@ def test_coverage_lists_snapshot_and_cache(yf_stub):
     assert snap.loc["NTR", "rows"] == 1581 and str(snap.loc["LXU", "first"]) == "2024-11-01"
     assert snap.loc["NTR", "dividends"] == 25
     assert cov[cov["source"] == "cache"]["ticker"].tolist() == ["CTVA"]
+
+
+def test_auto_goes_live_only_for_a_span_the_snapshot_does_not_reach(yf_stub):
+    calls = yf_stub(synthetic_yf_frame(["NTR"], start="2026-09-01", periods=30))
+    inside = data.load_prices(["NTR"], "2025-12-01", "2025-12-31")
+    assert inside.attrs["sources"] == {"NTR": "snapshot"} and calls == []
+    offline = data.load_prices(["NTR"], "2026-09-01", "2026-10-12", offline=True)
+    assert offline.attrs["sources"] == {"NTR": "snapshot"} and offline.index[-1] == pd.Timestamp("2026-09-15")
+    assert calls == []
+    beyond = data.load_prices(["NTR"], "2026-09-01", "2026-10-12", validate=False)
+    assert beyond.attrs["sources"] == {"NTR": "yfinance"} and len(calls) == 1
+    # the download is now cached, so the same span comes from the cache, online or not
+    again = data.load_prices(["NTR"], "2026-09-01", "2026-10-12", offline=True, validate=False)
+    assert again.attrs["sources"] == {"NTR": "cache"} and len(calls) == 1
+
+
+def test_live_download_merges_into_the_cache_never_shrinks_it(yf_stub):
+    yf_stub(synthetic_yf_frame(["CTVA"], start="2025-11-03", periods=20, seed=3))
+    data.refresh(["CTVA"], "2025-11-03", "2025-11-28", max_gap=None)
+    assert len(data.read_cache("CTVA")) == 20
+    later = synthetic_yf_frame(["CTVA"], start="2025-12-15", periods=5, seed=4)
+    yf_stub(later)
+    got = data.load_prices(["CTVA"], "2025-12-15", "2025-12-19", validate=False)
+    assert got.attrs["sources"] == {"CTVA": "yfinance"}
+    cached = data.read_cache("CTVA")
+    assert len(cached) == 25 and cached.index[0] == pd.Timestamp("2025-11-03")
+    assert cached.loc["2025-12-19", "close"] == later[("Close", "CTVA")].iloc[-1]
