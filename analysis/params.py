@@ -238,6 +238,11 @@ def validate(params: dict | None = None, *, check_data: bool = True) -> dict:
     wrong type, an unknown event id / ticker / group, a malformed date, a reversed or
     overlapping window, or (``check_data``) windows running past the benchmark's data.
     """
+    return _validate(params, check_data=check_data)[0]
+
+
+def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
+    """:func:`validate`, plus what the checks resolved on the way (event, session, firms)."""
     from . import config
     from .catalog import load_events, load_universe
 
@@ -360,7 +365,8 @@ def validate(params: dict | None = None, *, check_data: bool = True) -> dict:
                     est,
                     f"needs {-est[0]} sessions before {session.date()} but {bm} has {pos} (from {sessions[0].date()})",
                 )
-    return {k: p[k] for k in SCHEMA}
+    resolved = {"event_record": rec, "session": session, "treated_tickers": treated, "control_tickers": control}
+    return {k: p[k] for k in SCHEMA}, resolved
 
 
 def resolve(**params) -> dict:
@@ -370,23 +376,8 @@ def resolve(**params) -> dict:
     event), ``session`` (the aligned event session), ``treated_tickers``,
     ``control_tickers`` and ``tickers`` (treated + control + benchmark).
     """
-    from . import config
-    from .calendars import align_event
-    from .catalog import get_event, load_universe
-
-    p = validate(params)
-    offline = config.is_offline(p["offline"])
-    uni = load_universe(p["data_dir"])
-
-    def members(v):
-        return group_members(uni, v, p["exchange"], offline) if isinstance(v, str) else list(v)
-
-    rec = get_event(p["event"], data_dir=p["data_dir"])
-    out = dict(p)
-    out["event_record"] = rec
-    out["session"] = align_event(rec["timestamp"], p["exchange"], p["policy"])
-    out["treated_tickers"] = members(p["treated"])
-    out["control_tickers"] = members(p["control"])
+    p, resolved = _validate(params, check_data=True)
+    out = {**p, **resolved}
     out["tickers"] = out["treated_tickers"] + out["control_tickers"] + [p["benchmark"]]
     return out
 
