@@ -46,3 +46,29 @@ class ParameterError(PotashImpactError, ValueError):
 
 class ReportError(PotashImpactError):
     """A report run failed (a notebook raised, timed out, or could not be published)."""
+
+
+class IdentifierError(ParameterError):
+    """An event id, ticker, group name or notebook name breaks its pattern (see :mod:`analysis.ids`).
+
+    Ids end up in file names, run ids and HTML, so a bad one is refused where it is read,
+    with the file and line it came from.
+    """
+
+
+class CaseError(CatalogError):
+    """A case folder (``case.toml``, ``events.csv``, ``universe.csv``, ``known_moves.csv``) is invalid.
+
+    The message names the file, the line and, for ``case.toml``, the key.
+    """
+
+
+class WriteError(PotashImpactError, OSError):
+    """A file could not be written (disk full, read-only folder, empty payload refused).
+
+    Also an :class:`OSError`, so ``except OSError`` keeps working; ``filename`` is the
+    target path. Nothing is left half-written: the previous file, if any, is intact.
+    """
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename}: {self.strerror or self.args[-1]} (the previous file, if any, is intact)"
