@@ -72,3 +72,19 @@ class WriteError(PotashImpactError, OSError):
 
     def __str__(self) -> str:
         return f"cannot write {self.filename}: {self.strerror or self.args[-1]} (the previous file, if any, is intact)"
+
+
+class InsufficientDataError(EventStudyError):
+    """The data cannot support the estimation: too few estimation returns, no usable firm, an empty group."""
+
+
+class WindowError(EventStudyError, AlignmentError):
+    """A relative-day window is malformed: not two integers, reversed, listed twice, overlapping (analysis.windows).
+
+    It is both an :class:`EventStudyError` and an :class:`AlignmentError`, so callers of the
+    engine and of :func:`analysis.calendars.window_sessions` catch it as before.
+    """
+
+
+class WindowRangeError(WindowError, InsufficientDataError):
+    """A relative-day window runs past the data (the one rule at the data's edges, analysis.windows)."""
