@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import AlignmentError
+from .windows import window_sessions  # noqa: F401  (the one implementation; re-exported here)
 
 POLICIES = ("next", "previous", "error")
 DEFAULT_EXCHANGE = "XNYS"
@@ -182,25 +183,6 @@ def relative_sessions(sessions: pd.DatetimeIndex, event_session) -> pd.Series:
     sessions = pd.DatetimeIndex(sessions)
     pos = session_position(sessions, event_session)
     return pd.Series(np.arange(len(sessions)) - pos, index=sessions, name="day")
-
-
-def window_sessions(sessions: pd.DatetimeIndex, event_session, window: tuple[int, int]) -> pd.DatetimeIndex:
-    """Sessions of a relative window ``(a, b)`` (inclusive, in sessions) around the event session.
-
-    Raises :class:`AlignmentError` if the window runs past the data, naming how many
-    sessions are available on that side.
-    """
-    a, b = int(window[0]), int(window[1])
-    if a > b:
-        raise AlignmentError(f"window {window!r} is reversed: give (start, end) with start <= end")
-    sessions = pd.DatetimeIndex(sessions)
-    pos = session_position(sessions, event_session)
-    if pos + a < 0 or pos + b >= len(sessions):
-        raise AlignmentError(
-            f"window ({a},{b}) around {pd.Timestamp(event_session).date()} runs past the data: "
-            f"{pos} sessions before and {len(sessions) - pos - 1} after are available"
-        )
-    return sessions[pos + a : pos + b + 1]
 
 
 def exchange_sessions(start, end, exchange: str = DEFAULT_EXCHANGE) -> pd.DatetimeIndex:
