@@ -88,3 +88,18 @@ class WindowError(EventStudyError, AlignmentError):
 
 class WindowRangeError(WindowError, InsufficientDataError):
     """A relative-day window runs past the data (the one rule at the data's edges, analysis.windows)."""
+
+
+class DataQualityError(DataValidationError):
+    """A price series failed the data-quality gate (:mod:`analysis.quality`).
+
+    A bad tick, a level jump with no split recorded, a stale run, a placeholder volume, or
+    a truncated / malformed price file. The message names the ticker, the date, the value,
+    the rule and the file, and says how to accept a real move (``known_moves.csv``) or
+    exclude the firm (``on_bad_data = "exclude"`` in ``case.toml``). ``.findings`` holds
+    the tidy findings frame when the gate produced one.
+    """
+
+    def __init__(self, message: str, findings=None):
+        super().__init__(message)
+        self.findings = findings
