@@ -82,15 +82,23 @@ def window_label(window) -> str:
     return f"({a},{b})"
 
 
+def _fail(name, raw, reason) -> WindowError:
+    """A WindowError whose message names the window; ``.reason`` is the bare reason (for callers' own wording)."""
+    exc = WindowError(f"{name} {raw!r}: {reason}")
+    exc.reason = reason
+    return exc
+
+
 def _int(v, window, name):
+    why = f"{v!r} is not an integer; expected a window (start, end) of two integers, e.g. (0, 1)"
     if isinstance(v, bool) or not isinstance(v, (numbers.Integral, numbers.Real, str)):
-        raise WindowError(f"{name} {window!r}: {v!r} is not an integer; give (start, end), e.g. (0, 1)")
+        raise _fail(name, window, why)
     try:
         f = float(v)
     except ValueError:
-        raise WindowError(f"{name} {window!r}: {v!r} is not an integer; give (start, end), e.g. (0, 1)") from None
+        raise _fail(name, window, why) from None
     if f != f or f in (float("inf"), float("-inf")) or f != int(f):
-        raise WindowError(f"{name} {window!r}: {v!r} is not an integer; give (start, end), e.g. (0, 1)")
+        raise _fail(name, window, why)
     return int(f)
 
 
@@ -127,12 +135,12 @@ def parse_window(value, *, name: str = "window") -> tuple[int, int]:
     try:
         pair = list(value)
     except TypeError:
-        raise WindowError(f"{name} {raw!r} is not a window: give (start, end), e.g. (0, 1)") from None
+        raise _fail(name, raw, "expected a window (start, end) of two integers, e.g. (0, 1)") from None
     if len(pair) != 2:
-        raise WindowError(f"{name} {raw!r} is not a window of two integers: give (start, end), e.g. (0, 1)")
+        raise _fail(name, raw, "expected a window (start, end) of two integers, e.g. (0, 1)")
     a, b = (_int(v, raw, name) for v in pair)
     if a > b:
-        raise WindowError(f"{name} {raw!r} is reversed: start {a} is after end {b}; give (start, end) with start <= end")
+        raise _fail(name, raw, f"reversed window: start {a} is after end {b}; give (start, end) with start <= end")
     return a, b
 
 
