@@ -1,4 +1,4 @@
-"""The three distribution functions the suite needs, from ``scipy.special``.
+"""The distribution functions the suite needs, from ``scipy.special``.
 
 ``scipy.special`` gives the same numbers as ``scipy.stats.t`` / ``scipy.stats.norm``
 (``stats.t.sf`` and ``stats.t.ppf`` call these very kernels) but imports in about a
@@ -27,3 +27,9 @@ def t_quantile(q, df):
     """Quantile ``q`` of Student t(df): ``stats.t.ppf(q, df)``."""
     with np.errstate(invalid="ignore"):
         return special.stdtrit(df, q)
+
+
+def p_chi2_upper(stat, df):
+    """Upper-tail p-value of ``stat`` under χ²(df): ``stats.chi2.sf(stat, df)`` (``special.chdtrc``)."""
+    with np.errstate(invalid="ignore"):
+        return special.chdtrc(df, stat)
