@@ -1,8 +1,13 @@
 """``potash-impact``: a thin command line over the library.
 
 Commands: ``data`` (coverage of snapshot and cache; ``--refresh`` from yfinance when
-online), ``events``, ``universe`` and ``report`` (see :mod:`analysis.report`).
-Exit codes: 0 success, 1 a run failed, 2 bad arguments or input (one-line error).
+online), ``events``, ``universe`` and ``report`` (the runner: :mod:`analysis.runner`,
+:mod:`analysis.publish`, :mod:`analysis.index`; what to run: :mod:`analysis.schedule`).
+Exit codes (:data:`EXIT_OK`, :data:`EXIT_FAIL`, :data:`EXIT_USAGE`, defined here only): 0
+success, 1 a run failed or was locked, 2 bad arguments or input (one-line error).
+
+Stdlib only at import: ``potash-impact --help`` loads neither pandas nor numpy (a test
+checks ``sys.modules``). Every command imports what it needs inside its function.
 """
 
 from __future__ import annotations
@@ -10,9 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-import pandas as pd
-
-from .errors import PotashImpactError
+from . import config
+from .errors import PotashImpactError, ReportError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -24,7 +28,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _print_frame(df: pd.DataFrame, fmt: str) -> None:
+def _print_frame(df, fmt: str) -> None:
+    import pandas as pd
+
     if fmt == "csv":
         df.to_csv(sys.stdout, index=False)
     elif fmt == "json":
@@ -36,7 +42,7 @@ def _print_frame(df: pd.DataFrame, fmt: str) -> None:
 
 
 def _cmd_data(ns) -> int:
-    from . import commodities, config, data
+    from . import commodities, data
 
     if ns.refresh_commodities:
         if config.is_offline(ns.offline or None):
@@ -100,6 +106,117 @@ def _cmd_universe(ns) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- report
+def summary_table(records: list[dict]) -> str:
+    """The final summary of ``report``: one line per run and notebook with status and seconds.
+
+    Parameters
+    ----------
+    records : list of dict
+        :func:`analysis.runner.run_reports`'s records.
+
+    Returns
+    -------
+    str
+    """
+    from .narrative import _p
+
+    lines = [f"{'run':<52} {'notebook':<15} {'status':<8} {'secs':>6}  note"]
+    for r in records:
+        if not r["notebooks"]:
+            lines.append(f"{r['run_id']:<52} {'-':<15} {r['status']:<8} {'':>6}  {r.get('error', '')}")
+        for n in r["notebooks"]:
+            d = n.get("duration_s")
+            lines.append(f"{r['run_id']:<52} {n['name']:<15} {n['status']:<8} {'' if d is None else f'{d:.1f}':>6}  "
+                         f"{(n.get('error') or '')[:90]}")
+        key = r.get("key") or {}
+        if key.get("caar_treated") is not None:
+            lines.append(f"{'':<52} producer CAAR {key.get('window')} = {key['caar_treated'] * 100:+.2f}%, "
+                         f"{key.get('test')} p = {_p(key.get('p_value'))}")
+    return "\n".join(lines)
+
+
+def add_arguments(parser) -> None:
+    """The ``report`` subcommand's options.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subparser to fill.
+    """
+    from .runner import DEFAULT_TIMEOUT
+
+    parser.description = (
+        "Run the parameterized notebooks (papermill) into reports/<run-id>/ and regenerate reports/index.html. "
+        "Parameters are validated before any kernel starts; exit 0 all ok, 1 a run failed or was locked, 2 bad input."
+    )
+    parser.add_argument("--event", help="catalog event id or 'YYYY-MM-DD[ HH:MM]' (UTC); default: the case's")
+    parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a notebook parameter, value read as YAML (repeatable), e.g. -p model=market_adjusted")
+    parser.add_argument("--params", metavar="FILE.yaml", help="parameters from a YAML mapping (-p overrides it)")
+    parser.add_argument("--notebooks", nargs="+", metavar="NAME",
+                        help="notebooks to run (default: event_study potash_prices event_catalog)")
+    parser.add_argument("--out", default=None, help="reports folder (default: $POTASH_IMPACT_REPORTS or reports/)")
+    parser.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel processes (default 1)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="per-notebook time limit in seconds")
+    parser.add_argument("--retries", type=int, default=1, help="retries when a kernel fails to start (default 1)")
+    parser.add_argument("--offline", action="store_true", help="never touch the network; use snapshot/cache")
+    parser.add_argument("--data-dir", default=None, help="case data folder (same as -p data_dir=...)")
+    parser.add_argument("--all-events", action="store_true", help="one report per easing/tightening catalog event")
+    parser.add_argument("--schedule", metavar="FILE.toml", help="run the jobs listed in a schedule file")
+    parser.add_argument("--lock-wait", type=float, default=0.0,
+                        help="seconds to wait for a run id locked by another run before skipping it (default 0)")
+    parser.add_argument("--notebook-dir", default=None, help=argparse.SUPPRESS)  # tests: tiny notebooks
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_cli(ns) -> int:
+    """``potash-impact report``: validate, (refresh), execute, publish, index.
+
+    Parameters
+    ----------
+    ns : argparse.Namespace
+        The parsed ``report`` arguments.
+
+    Returns
+    -------
+    int
+        The exit code: :data:`EXIT_OK`, :data:`EXIT_FAIL` or :data:`EXIT_USAGE`.
+    """
+    from . import runner
+    from .schedule import build_runs
+
+    try:
+        runs = build_runs(ns)
+    except PotashImpactError as exc:
+        print(f"potash-impact report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    offline = all(config.is_offline(r.params.get("offline")) for r in runs)
+    refresh = None
+    if not offline:
+        print(f"refreshing data for {len(runs)} run(s) ...", file=sys.stderr)
+        refresh = runner.refresh_data(runs)
+        if refresh["status"] != "ok":
+            print(f"warning: data refresh {refresh['status']}: "
+                  f"{refresh.get('prices_error') or refresh.get('commodities_error')}", file=sys.stderr)
+    from . import data
+
+    vint = data.snapshot_vintage(runs[0].params.get("data_dir")).get("vintage", "unknown")
+    print(f"{'offline' if offline else 'online'}: data vintage {vint}"
+          + ("" if offline else " (plus the refreshed cache)"), file=sys.stderr)
+    try:
+        records = runner.run_reports(runs, out=ns.out, jobs=ns.jobs, timeout=ns.timeout or None, retries=ns.retries,
+                                     lock_wait=ns.lock_wait, notebook_dir=ns.notebook_dir, refresh=refresh,
+                                     progress=False if ns.quiet else None)
+    except ReportError as exc:
+        print(f"potash-impact report: error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    print(summary_table(records))
+    out = config.reports_dir(ns.out)
+    print(f"index: {out / 'index.html'}")
+    return EXIT_OK if all(r["status"] == "ok" for r in records) else EXIT_FAIL
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     p = _Parser(prog="potash-impact", description="Event studies of potash sanctions news on fertilizer equities.")
@@ -133,10 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.set_defaults(func=_cmd_universe)
 
     r = sub.add_parser("report", help="run the parameterized notebooks into reports/ (papermill)")
-    from . import report
-
-    report.add_arguments(r)
-    r.set_defaults(func=report.run_cli)
+    add_arguments(r)
+    r.set_defaults(func=run_cli)
     return p
 
 

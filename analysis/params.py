@@ -30,7 +30,7 @@ parameter                  default                          meaning
 =========================  ===============================  ===========================================
 
 Only ``output_dir`` and ``offline`` stay out of the run id's hash (see
-:func:`analysis.report.run_id`): they change where and how, not what, is computed.
+:func:`analysis.runner.run_id`): they change where and how, not what, is computed.
 """
 
 from __future__ import annotations
@@ -41,12 +41,14 @@ import json
 import math
 from pathlib import Path
 
-from .errors import ParameterError, PotashImpactError
+from .calendars import POLICIES
+from .errors import ParameterError, PotashImpactError, WindowError, WindowRangeError
+from .windows import DEFAULT_WINDOWS as _DEFAULT_WINDOWS
+from .windows import parse_window, window_rows
 
 NOTEBOOKS = ("event_study", "potash_prices", "event_catalog")
 MODELS = ("market", "market_adjusted", "constant_mean")  # "factor" needs a regressor frame, not a ticker
-POLICIES = ("next", "previous", "error")
-DEFAULT_WINDOWS = [[-1, 1], [0, 0], [0, 1], [0, 5], [-5, 5]]
+DEFAULT_WINDOWS = [list(w) for w in _DEFAULT_WINDOWS]  # analysis.windows, as JSON-style lists
 # The engine's test names (``analysis.eventstudy.TESTS``; a test checks they agree). Listed here
 # so validating parameters does not import scipy before the kernels start.
 TESTS = (
@@ -147,14 +149,10 @@ def _int(name, value, lo=None, hi=None) -> int:
 
 
 def _window(name, value) -> list[int]:
-    if isinstance(value, str):
-        value = value.strip().strip("()[]").split(",")
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise _err(name, value, "expected a window [a, b] of two integers")
-    a, b = (_int(name, v) for v in value)
-    if a > b:
-        raise _err(name, value, f"reversed window: start {a} is after end {b}")
-    return [a, b]
+    try:
+        return list(parse_window(value, name=name))  # analysis.windows: the one window parser
+    except WindowError as exc:
+        raise _err(name, value, exc.reason) from None
 
 
 def _bool_or_none(name, value):
@@ -352,19 +350,21 @@ def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
         if sessions is not None and len(sessions):
             last_end = max(w[1] for w in wins)
             pos = int(sessions.searchsorted(session))
-            if pos >= len(sessions) or pos + last_end >= len(sessions):
-                raise _err(
-                    "event",
-                    ev,
-                    f"event session {session.date()} + window end {last_end} runs past the data "
-                    f"({bm} ends {sessions[-1].date()})",
-                )
-            if pos + est[0] < 0:
+            try:
+                window_rows(pos, (est[0], last_end), len(sessions))  # analysis.windows: the one edge rule
+            except WindowRangeError:
+                if pos >= len(sessions) or pos + last_end >= len(sessions):
+                    raise _err(
+                        "event",
+                        ev,
+                        f"event session {session.date()} + window end {last_end} runs past the data "
+                        f"({bm} ends {sessions[-1].date()})",
+                    ) from None
                 raise _err(
                     "estimation_window",
                     est,
                     f"needs {-est[0]} sessions before {session.date()} but {bm} has {pos} (from {sessions[0].date()})",
-                )
+                ) from None
     resolved = {"event_record": rec, "session": session, "treated_tickers": treated, "control_tickers": control}
     return {k: p[k] for k in SCHEMA}, resolved
 

@@ -122,3 +122,24 @@ def test_refresh_commodities_failure_is_one_line_and_keeps_bundled(capsys, monke
     assert not cm.commodity_cache_path().exists()
     code, out, _ = run(capsys, "data")
     assert "commodities (potash, urea, dap, tsp, phosphate_rock): bundled, 2020-01 to 2026-06" in out
+
+
+# --------------------------------------------------------------------------- light imports
+def _heavy_modules_after(code: str) -> list[str]:
+    probe = code + "\nimport sys\nprint('HEAVY=' + ','.join(m for m in ('pandas', 'numpy') if m in sys.modules))"
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=Path(__file__).parent)
+    assert res.returncode == 0, res.stderr
+    (line,) = [ln for ln in res.stdout.splitlines() if ln.startswith("HEAVY=")]
+    return [m for m in line[len("HEAVY="):].split(",") if m]
+
+
+def test_import_cli_loads_neither_pandas_nor_numpy():
+    assert _heavy_modules_after("import analysis.cli") == []
+    assert _heavy_modules_after("import analysis.report, analysis.runner, analysis.publish, analysis.index") == []
+
+
+@pytest.mark.parametrize("cmd", [[], ["report"]])
+def test_help_loads_neither_pandas_nor_numpy(cmd):
+    code = (f"import sys; from analysis import cli\ntry:\n    cli.main({[*cmd, '--help']!r})\n"
+            "except SystemExit as e:\n    assert e.code == 0")
+    assert _heavy_modules_after(code) == []

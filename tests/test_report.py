@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import cli, params, report
+from analysis import cli, params, report, runner
 from analysis.errors import ParameterError
 
 TINY_SOURCE = """import os, time
@@ -308,7 +308,7 @@ def test_kernel_start_failures_are_retried_cell_errors_are_not(tmp_path, monkeyp
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("hi")]), src)
     task = {"src": str(src), "dst": str(tmp_path / "b.ipynb"), "html": str(tmp_path / "b.html"), "params": {},
             "retries": 2, "timeout": 10}
-    monkeypatch.setattr(report.time, "sleep", lambda s: None)
+    monkeypatch.setattr(runner.time, "sleep", lambda s: None)
     monkeypatch.setattr(pm, "execute_notebook", flaky)
     res = report.execute_notebook(task)
     assert res["status"] == "ok" and res["attempts"] == 2 and res["html"]
@@ -358,7 +358,7 @@ def test_online_run_refreshes_first_and_records_it(tiny, capsys, monkeypatch, yf
     assert refreshed["status"] == "partial"
 
     monkeypatch.delenv("POTASH_IMPACT_OFFLINE")
-    monkeypatch.setattr(report, "refresh_data", lambda runs: {"status": "ok", "at": "stub", "runs": len(runs)})
+    monkeypatch.setattr(runner, "refresh_data", lambda runs: {"status": "ok", "at": "stub", "runs": len(runs)})
     code = cli.main(["report", "--notebook-dir", str(tiny["nbdir"]), "--notebooks", "tiny", "--out",
                      str(tiny["out"]), "--quiet"])
     err = capsys.readouterr().err
