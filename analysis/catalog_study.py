@@ -53,13 +53,21 @@ import pandas as pd
 
 from . import config
 from .distributions import t_quantile
-from .errors import CatalogError, DataError, PotashImpactError
+from .errors import CatalogError, DataError, InsufficientDataError, WindowRangeError
+from .windows import DEFAULT_ESTIMATION_WINDOW, parse_window, parse_windows, window_label, window_rows, window_span
+from .windows import DEFAULT_WINDOWS as _ENGINE_WINDOWS
 
 INSUFFICIENT = "insufficient data"
 #: ``confounders_nearby`` lists catalog confounders within this many sessions of day 0
 #: (inside or outside the windows), with their relative day.
 NEARBY = 5
-DEFAULT_WINDOWS = ((-1, 1), (0, 0), (0, 1), (0, 5))
+#: The catalog's event windows: the engine's :data:`analysis.windows.DEFAULT_WINDOWS`
+#: without (-5,5), an explicit choice. The cluster rule links events whose window
+#: *spans* overlap; an 11-session span (-5,5) would chain neighbouring news into larger
+#: clusters (fewer votes), and demand 5 sessions of data after the newest event. The
+#: published catalog numbers use these four windows.
+CATALOG_WINDOWS = tuple(w for w in _ENGINE_WINDOWS if w != (-5, 5))
+DEFAULT_WINDOWS = CATALOG_WINDOWS  # the name before analysis.windows existed
 
 _WINDOW_COLUMNS = [
     "window",
@@ -96,10 +104,6 @@ _EVENT_COLUMNS = [
     "treated",
     "control",
 ]
-
-
-def _label(w) -> str:
-    return f"({int(w[0])},{int(w[1])})"
 
 
 # --------------------------------------------------------------------------- clusters
@@ -161,7 +165,7 @@ class CatalogStudy:
     @property
     def windows(self) -> list[str]:
         """Event-window labels ``"(a,b)"``."""
-        return [_label(w) for w in self._settings["event_windows"]]
+        return [window_label(w) for w in self._settings["event_windows"]]
 
     @property
     def results(self) -> dict:
@@ -330,8 +334,8 @@ def study_catalog(
     treated=None,
     control=None,
     market=None,
-    estimation_window=(-250, -11),
-    event_windows=DEFAULT_WINDOWS,
+    estimation_window=DEFAULT_ESTIMATION_WINDOW,
+    event_windows=CATALOG_WINDOWS,
     model: str = "market",
     min_estimation_obs: int = 120,
     exchange: str = "XNYS",
@@ -366,7 +370,8 @@ def study_catalog(
     from .calendars import exchange_sessions
     from .catalog import align_events, load_case, load_universe
     from .data import load_returns
-    from .eventstudy import EventStudyWarning, compare_groups, event_study
+    from . import eventstudy
+    from .eventstudy import EventStudyWarning, event_study, portfolio_sd
 
     case = load_case(data_dir)
     universe = load_universe(data_dir)
@@ -378,9 +383,9 @@ def study_catalog(
     if not treated or not control:
         raise CatalogError(f"empty group (treated={treated}, control={control}): check case.toml and universe.csv")
     expected = {str(k): int(v) for k, v in (case.get("expected_sign") or {}).items()}
-    windows = tuple(tuple(int(v) for v in w) for w in event_windows)
-    hull = (min(w[0] for w in windows), max(w[1] for w in windows))
-    est = (int(estimation_window[0]), int(estimation_window[1]))
+    windows = parse_windows(event_windows)
+    hull = window_span(windows)
+    est = parse_window(estimation_window, name="estimation_window")
 
     sel, catalog = _select_events(events, data_dir)
     cat = align_events(catalog, exchange)
@@ -424,7 +429,7 @@ def study_catalog(
             hits = cat[inside]
             conf = hits[hits["kind"] == "confounder"]["event_id"]
             other = hits[hits["kind"] != "confounder"]["event_id"]
-            flags[_label(w)] = ("; ".join(conf) or None, "; ".join(other) or None)
+            flags[window_label(w)] = ("; ".join(conf) or None, "; ".join(other) or None)
         near = (np.abs(cat_pos - p0) <= NEARBY) & (cat["kind"] == "confounder").to_numpy() & (cat["event_id"] != eid).to_numpy()
         base["confounders_nearby"] = "; ".join(
             f"{i} ({int(d):+d})" for i, d in zip(cat.loc[near, "event_id"], cat_pos[near] - p0)
@@ -438,12 +443,15 @@ def study_catalog(
                     f"({idx[0].date()} to {idx[-1].date()})"
                 )
             pos = int(idx.get_loc(session))
-            if pos + hull[0] < 0 or pos + hull[1] >= len(idx):
+            try:
+                window_rows(pos, hull, len(idx))
+            except WindowRangeError:
                 raise _Insufficient(
                     f"event windows need days {hull[0]}..{hull[1]} around {session.date()}; the data has "
                     f"{pos} sessions before and {len(idx) - pos - 1} after"
-                )
-            e0 = max(est[0], -pos)
+                ) from None
+            # the estimation window is clipped at the start of the data (documented: truncated, noted)
+            e0 = window_rows(pos, est, len(idx), clip=True)[0] - pos
             if e0 > est[0]:
                 avail = est[1] - e0 + 1
                 if avail < min_estimation_obs:
@@ -461,10 +469,8 @@ def study_catalog(
                         firms, mkt, session, estimation_window=ew, event_windows=windows,
                         model=model, min_estimation_obs=min_estimation_obs,
                     )
-                except PotashImpactError as exc:
-                    if "valid estimation returns" in str(exc) or "no firm has" in str(exc):
-                        raise _Insufficient(str(exc)) from None
-                    raise
+                except InsufficientDataError as exc:
+                    raise _Insufficient(str(exc)) from None
                 excl = res.excluded
                 t_used = [t for t in treated if t not in excl]
                 c_used = [t for t in control if t not in excl]
@@ -475,7 +481,7 @@ def study_catalog(
                         f"no {'treated' if not t_used else 'control'} firm has {min_estimation_obs} estimation returns "
                         f"({'; '.join(f'{k}: {v}' for k, v in excl.items())})"
                     )
-                comp = compare_groups(res, treated=t_used, control=c_used)
+                comp = eventstudy.compare_groups(res, treated=t_used, control=c_used)
         except _Insufficient as exc:
             status, reason = INSUFFICIENT, str(exc)
         except Exception as exc:  # one bad event never stops the run
@@ -487,27 +493,25 @@ def study_catalog(
             **base,
             "status": status,
             "reason": reason,
-            "estimation_window": None if ew is None or status != "ok" else _label(ew),
+            "estimation_window": None if ew is None or status != "ok" else window_label(ew),
             "treated": ", ".join(comp.treated) if comp is not None else None,
             "control": ", ".join(comp.control) if comp is not None else None,
         }
         if comp is None:
             for w in windows:
-                lab = _label(w)
+                lab = window_label(w)
                 rows.append({**ev_cols, "window": lab, "confounders": flags[lab][0], "other_events": flags[lab][1]})
             continue
         results[eid], comps[eid] = res, comp
         ARE = res.ar_estimation
         pt = ARE[comp.treated].mean(axis=1)
-        ls = (pt - ARE[comp.control].mean(axis=1)).dropna()
-        pt = pt.dropna()
-        sd_ls, m_ls = float(ls.std(ddof=1)), len(ls)
-        sd_t, m_t = float(pt.std(ddof=1)), len(pt)
+        sd_ls, m_ls = portfolio_sd(pt - ARE[comp.control].mean(axis=1))
+        sd_t, m_t = portfolio_sd(pt)
         q_ls = t_quantile(0.975, m_ls - 1)
         q_t = t_quantile(0.975, m_t - 1)
         gt = comp.to_frame().set_index("window")
         for w in windows:
-            lab = _label(w)
+            lab = window_label(w)
             L = w[1] - w[0] + 1
             g = gt.loc[lab]
             se_d, se_t = sd_ls * math.sqrt(L), sd_t * math.sqrt(L)

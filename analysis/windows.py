@@ -207,8 +207,15 @@ def window_span(windows) -> tuple[int, int]:
     --------
     >>> window_span([(-1, 1), (0, 5)])
     (-1, 5)
+    >>> window_span((0, 1))
+    (0, 1)
     """
-    wins = parse_windows(windows, name="windows")
+    items = list(windows)
+    if len(items) == 2 and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in items):
+        items = [items]
+    if not items:
+        raise _fail("windows", windows, "expected at least one (start, end) window")
+    wins = [parse_window(w, name="window") for w in items]
     return min(a for a, _ in wins), max(b for _, b in wins)
 
 

@@ -1,0 +1,254 @@
+"""The test battery on arrays: every test of :mod:`analysis.eventstudy` for every window at once.
+
+Pure numpy on the arrays of :mod:`analysis.eventstudy.models` (leading batch axis G).
+The statistics, their conventions and citations are documented in the package
+docstring (:mod:`analysis.eventstudy`); this module holds their vectorized form and the
+helpers they share (window sums by cumulative sums, averaged ranks, pairwise
+correlations, the exact Wilcoxon null distribution).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ..distributions import p_norm, p_t
+
+#: The test names, in the order of :attr:`EventStudyResult.tests`.
+TESTS = (
+    "t_cross_sectional",
+    "t_crude_dependence",
+    "patell_z",
+    "patell_z_kp",
+    "bmp",
+    "bmp_kp",
+    "corrado_rank",
+    "generalized_sign",
+    "wilcoxon",
+    "placebo",
+)
+_WILCOXON_EXACT_MAX = 50
+
+def _window_sums(A, rows):
+    """Sums of A (G,T,N) over each row span (start, end) inclusive -> (G,N,R), and valid counts."""
+    valid = np.isfinite(A)
+    cs = np.concatenate([np.zeros_like(A[:, :1]), np.cumsum(np.where(valid, A, 0.0), axis=1)], axis=1)
+    cn = np.concatenate([np.zeros_like(valid[:, :1], dtype=int), np.cumsum(valid, axis=1)], axis=1)
+    i0 = np.array([r[0] for r in rows])
+    i1 = np.array([r[1] for r in rows]) + 1
+    sums = np.moveaxis(cs[:, i1] - cs[:, i0], 1, 2)
+    counts = np.moveaxis(cn[:, i1] - cn[:, i0], 1, 2)
+    return sums, counts
+
+
+def _cross_t(X, P, N):
+    """√N·mean/sd (ddof 1) over the firm axis of X (G,N,R), restricted to mask P."""
+    X0 = np.where(P, X, 0.0)
+    mean = X0.sum(axis=1) / N
+    var = (np.where(P, X - mean[:, None, :], 0.0) ** 2).sum(axis=1) / (N - 1)
+    return np.sqrt(N) * mean / np.sqrt(var), mean
+
+
+def _pairwise_corr_sum(ARE, P):
+    """Sum and count of off-diagonal pairwise-complete correlations within each row's firm set.
+
+    ARE (G,Te,N) residuals, P (G,N,R) float masks -> (sum, pairs), each (G,R).
+    """
+    M = np.isfinite(ARE)
+    G, Te, N = ARE.shape
+    m = M.sum(axis=1)
+    full = np.all((m == Te) | (m == 0))
+    if full:  # every firm fully observed or absent: C = Z'Z/(T-1), p'Cp = |Zp|²/(T-1)
+        E0 = np.where(M, ARE, 0.0)
+        mu = E0.sum(axis=1, keepdims=True) / Te
+        Z = np.where(M, ARE - mu, 0.0)
+        sd = np.sqrt((Z**2).sum(axis=1, keepdims=True) / (Te - 1))
+        Z = np.where(sd > 0, Z / np.where(sd > 0, sd, 1.0), 0.0)
+        d = (Z**2).sum(axis=1) / (Te - 1)  # (G,N) diagonal, 1 up to rounding
+        Zp = Z @ P  # (G,Te,R)
+        total = (Zp**2).sum(axis=1) / (Te - 1) - np.einsum("gn,gnr->gr", d, P)
+        n = P.sum(axis=1)
+        return total, n * (n - 1)
+    Mf = M.astype(float)
+    E0 = np.where(M, ARE, 0.0)
+    T = np.transpose
+    nn = T(Mf, (0, 2, 1)) @ Mf  # overlap counts
+    Sx = T(E0, (0, 2, 1)) @ Mf  # Sx[i,j] = sum of e_i over days both observed
+    Sxx = T(E0**2, (0, 2, 1)) @ Mf
+    Sxy = T(E0, (0, 2, 1)) @ E0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        num = nn * Sxy - Sx * T(Sx, (0, 2, 1))
+        den = np.sqrt((nn * Sxx - Sx**2) * T(nn * Sxx - Sx**2, (0, 2, 1)))
+        C = num / den
+    C[nn < 2] = np.nan
+    idx = np.arange(N)
+    C[:, idx, idx] = np.nan  # off-diagonal only
+    D = np.isfinite(C).astype(float)
+    C0 = np.where(np.isfinite(C), C, 0.0)
+    total = np.einsum("gnr,gnm,gmr->gr", P, C0, P)
+    pairs = np.einsum("gnr,gnm,gmr->gr", P, D, P)
+    return total, pairs
+
+
+def _rank_avg(A, axis):
+    """Ranks 1..T_valid along ``axis`` with ties averaged; NaN stays NaN (as scipy's nan_policy="omit")."""
+    A = np.ascontiguousarray(np.moveaxis(A, axis, -1))
+    nan = ~np.isfinite(A)
+    B = np.where(nan, np.inf, A)
+    order = np.argsort(B, axis=-1)
+    s = np.take_along_axis(B, order, axis=-1)
+    T = s.shape[-1]
+    diff = s[..., 1:] != s[..., :-1]
+    ranks = np.empty_like(s)
+    if np.all(diff | ~np.isfinite(s[..., 1:])):  # no ties among valid values: ordinal ranks
+        np.put_along_axis(ranks, order, np.broadcast_to(np.arange(1.0, T + 1.0), s.shape), axis=-1)
+        ranks[nan] = np.nan
+        return np.moveaxis(ranks, -1, axis)
+    pos = np.broadcast_to(np.arange(T), s.shape)
+    first = np.concatenate([np.ones(s.shape[:-1] + (1,), bool), diff], axis=-1)
+    last = np.concatenate([diff, np.ones(s.shape[:-1] + (1,), bool)], axis=-1)
+    start = np.maximum.accumulate(np.where(first, pos, 0), axis=-1)
+    end = np.flip(np.minimum.accumulate(np.flip(np.where(last, pos, T), axis=-1), axis=-1), axis=-1)
+    np.put_along_axis(ranks, order, (start + end) / 2.0 + 1.0, axis=-1)
+    ranks[nan] = np.nan
+    return np.moveaxis(ranks, -1, axis)
+
+
+_p_t, _p_norm = p_t, p_norm  # short local names used throughout the battery
+
+
+@lru_cache(maxsize=None)
+def _wilcoxon_cdf(n: int) -> np.ndarray:
+    """Exact null CDF of W+ for n untied, nonzero values: P(W+ <= w), w = 0..n(n+1)/2."""
+    counts = np.zeros(n * (n + 1) // 2 + 1)
+    counts[0] = 1.0
+    for r in range(1, n + 1):
+        counts[r:] = counts[r:] + counts[:-r].copy()
+    return np.cumsum(counts) / 2.0**n
+
+
+def _wilcoxon(CAR, P):
+    """W+ and two-sided p for each (g, r); CAR (G,N,R), P mask. Returns (W, p, n)."""
+    X = np.where(P & (CAR != 0), CAR, np.nan)
+    n = np.isfinite(X).sum(axis=1)
+    ranks = _rank_avg(np.abs(X), axis=1)
+    W = np.where(X > 0, ranks, 0.0).sum(axis=1)
+    p = np.full(W.shape, np.nan)
+    # ties: any two equal |x| within a (g, r)
+    srt = np.sort(np.abs(X), axis=1)
+    tied = (np.diff(srt, axis=1) == 0).any(axis=1)
+    exact = (n <= _WILCOXON_EXACT_MAX) & ~tied & (n > 0)
+    for nv in np.unique(n[exact]):
+        sel = exact & (n == nv)
+        cdf = _wilcoxon_cdf(int(nv))
+        w = np.rint(W[sel]).astype(int)
+        lo = cdf[w]
+        hi = 1.0 - np.where(w > 0, cdf[np.maximum(w - 1, 0)], 0.0)
+        p[sel] = np.minimum(1.0, 2.0 * np.minimum(lo, hi))
+    approx = ~exact & (n > 0)
+    if approx.any():
+        mean = n * (n + 1) / 4.0
+        var = n * (n + 1) * (2 * n + 1) / 24.0
+        for g, r in zip(*np.nonzero(approx & tied)):
+            _, t = np.unique(np.abs(X[g, :, r][np.isfinite(X[g, :, r])]), return_counts=True)
+            var[g, r] -= (t**3 - t).sum() / 48.0
+        z = (W - mean) / np.sqrt(var)
+        p[approx] = _p_norm(z[approx])
+    return W, p, n
+
+
+def _battery(fit, rows, L):
+    """Every test on every row.
+
+    ``rows``: list of (i0, i1) indices into the event span; ``L``: their lengths. Returns
+    dict test -> (statistic, p, n), each (G,R), plus CAAR, CAR (G,N,R), P.
+    """
+    ARE, ARS, h, sigma2, m, k = fit["ARE"], fit["ARS"], fit["h"], fit["sigma2"], fit["m"], fit["k"]
+    SARS = ARS / np.sqrt(sigma2[:, None, :] * (1.0 + h))
+    Lf = np.asarray(L, dtype=float)
+    sqL = np.sqrt(Lf)
+    CAR, cnt = _window_sums(ARS, rows)
+    SSUM, _ = _window_sums(SARS, rows)
+    P = cnt == np.asarray(L)[None, None, :]
+    Pf = P.astype(float)
+    N = Pf.sum(axis=1)  # (G,R)
+    CAR = np.where(P, CAR, np.nan)
+    SCAR = np.where(P, SSUM / sqL, np.nan)
+    out = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_cs, CAAR = _cross_t(CAR, P, N)
+        out["t_cross_sectional"] = (t_cs, _p_t(t_cs, N - 1), N)
+
+        # Brown-Warner crude dependence: the AAR series of the row's firms over estimation
+        ME = np.isfinite(ARE)
+        E0 = np.where(ME, ARE, 0.0)
+        A = (E0 @ Pf) / (ME.astype(float) @ Pf)  # (G,Te,R)
+        mA = np.isfinite(A).sum(axis=1)
+        Abar = np.nansum(A, axis=1) / mA
+        sdA = np.sqrt(np.nansum((A - Abar[:, None, :]) ** 2, axis=1) / (mA - 1))
+        t_cd = CAAR / (sdA * sqL)
+        out["t_crude_dependence"] = (t_cd, _p_t(t_cd, mA - 1), N)
+
+        dfk = m - k
+        vpat = np.einsum("gn,gnr->gr", np.where(m > 0, dfk / (dfk - 2), 0.0), Pf)
+        z_pat = np.where(P, SCAR, 0.0).sum(axis=1) / np.sqrt(vpat)
+        bmp, _ = _cross_t(SCAR, P, N)
+        csum, pairs = _pairwise_corr_sum(ARE, Pf)
+        rbar = csum / pairs
+        adj = np.sqrt((1 - rbar) / (1 + (N - 1) * rbar))
+        p_norm = _p_norm
+        out["patell_z"] = (z_pat, p_norm(z_pat), N)
+        out["patell_z_kp"] = (z_pat * adj, p_norm(z_pat * adj), N)
+        out["bmp"] = (bmp, _p_t(bmp, N - 1), N)
+        out["bmp_kp"] = (bmp * adj, _p_t(bmp * adj, N - 1), N)
+
+        # Corrado ranks over estimation days + event span
+        ALL = np.concatenate([ARE, ARS], axis=1)
+        MA = np.isfinite(ALL)
+        K = _rank_avg(ALL, axis=1)
+        Ti = MA.sum(axis=1)
+        U = np.where(MA, K - (Ti[:, None, :] + 1) / 2.0, 0.0)
+        Ubar = (U @ Pf) / (MA.astype(float) @ Pf)  # (G,Tall,R)
+        TK = np.isfinite(Ubar).sum(axis=1)
+        SK = np.sqrt(np.nansum(Ubar**2, axis=1) / TK)
+        Te = ARE.shape[1]
+        UbS = Ubar[:, Te:, :]  # event-span part (G,Ts,R)
+        cs = np.concatenate([np.zeros_like(UbS[:, :1]), np.cumsum(np.nan_to_num(UbS), axis=1)], axis=1)
+        i0 = np.array([r[0] for r in rows])
+        i1 = np.array([r[1] for r in rows]) + 1
+        R = len(rows)
+        usum = cs[:, i1, np.arange(R)] - cs[:, i0, np.arange(R)]
+        z_c = usum / (sqL * SK)
+        out["corrado_rank"] = (z_c, p_norm(z_c), N)
+
+        pos = np.einsum("gn,gnr->gr", (ARE > 0).sum(axis=1).astype(float), Pf)
+        tot = np.einsum("gn,gnr->gr", ME.sum(axis=1).astype(float), Pf)
+        phat = pos / tot
+        w = np.where(P, CAR > 0, False).sum(axis=1)
+        z_s = (w - N * phat) / np.sqrt(N * phat * (1 - phat))
+        out["generalized_sign"] = (z_s, p_norm(z_s), N)
+
+        W, pw, nw = _wilcoxon(CAR, P)
+        out["wilcoxon"] = (W, pw, nw.astype(float))
+
+        # placebo: same-length CAARs starting on every pseudo-event day in the estimation window
+        pp = np.full(CAAR.shape, np.nan)
+        A0 = np.where(np.isfinite(A), A, 0.0)
+        csA = np.concatenate([np.zeros_like(A0[:, :1]), np.cumsum(A0, axis=1)], axis=1)
+        cnA = np.concatenate([np.zeros((A.shape[0], 1, R), dtype=int), np.cumsum(np.isfinite(A), axis=1)], axis=1)
+        for Lv in np.unique(L):
+            cols = np.nonzero(np.asarray(L) == Lv)[0]
+            if Lv > Te:
+                continue
+            S = csA[:, Lv:, :][:, :, cols] - csA[:, :-Lv, :][:, :, cols]  # (G,Te-L+1,c)
+            ok = (cnA[:, Lv:, :][:, :, cols] - cnA[:, :-Lv, :][:, :, cols]) == Lv
+            ev = np.abs(CAAR[:, cols])[:, None, :]
+            hits = ((np.abs(S) >= ev) & ok).sum(axis=1)
+            npse = ok.sum(axis=1)
+            pp[:, cols] = (1.0 + hits) / (1.0 + npse)
+        pp[~np.isfinite(CAAR)] = np.nan
+        out["placebo"] = (CAAR, pp, N)
+    extra = dict(CAAR=CAAR, CAR=CAR, SCAR=SCAR, P=P, N=N, sdA=sdA, mA=mA, rbar=rbar, SK=SK, phat=phat)
+    return out, extra
+

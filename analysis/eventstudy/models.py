@@ -1,0 +1,106 @@
+"""Normal-return models: OLS fits of every firm at once, residuals, prediction errors and leverages.
+
+Notation as in :mod:`analysis.eventstudy`. Arrays carry a leading batch axis G (events)
+so the calibration tests can run thousands of simulated events in one call;
+:func:`analysis.eventstudy.event_study` uses G = 1. Shapes: ``YE`` (G, Te, N) estimation
+returns, ``XE`` (G, Te, F) regressors, ``YS``/``XS`` the event span.
+
+Each firm's fit uses its own NaN mask (a day is valid when the firm's return and every
+regressor are finite). The per-firm normal equations are solved in centred form,
+``β = S_xx⁻¹ S_xy``, ``α = ȳ - x̄'β``, for all firms in one batched ``numpy.linalg``
+call: no Python loop over firms. σ̂² = SSR / (m - k) (MacKinlay 1997, eq. 8 and 9).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import EventStudyError
+
+#: The normal-return models, see :mod:`analysis.eventstudy`.
+MODELS = ("constant_mean", "market_adjusted", "market", "factor")
+
+
+
+def _fit(YE, XE, YS, XS, model):
+    """Estimate the normal-return model for every firm at once.
+
+    Returns a dict of arrays: alpha (G,N), beta (G,N,F), sigma2, m, k, r2, ARE (G,Te,N)
+    estimation residuals, ARS (G,Ts,N) event-span prediction errors, h (G,Ts,N)
+    leverages, and what the per-firm CAR variance needs (xbar, Sinv).
+    """
+    G, Te, N = YE.shape
+    F = XE.shape[2]
+    ME = np.isfinite(YE) & np.isfinite(XE).all(axis=2)[:, :, None]
+    m = ME.sum(axis=1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if model == "market_adjusted":
+            ARE = np.where(ME, YE - XE[:, :, :1], np.nan)
+            ARS = YS - XS[:, :, :1]
+            k = 0
+            alpha = np.zeros((G, N))
+            beta = np.ones((G, N, 1))
+            ssr = np.nansum(ARE**2, axis=1)
+            r2 = np.full((G, N), np.nan)
+            h = np.zeros(ARS.shape)
+            out = dict(xbar=None, Sinv=None)
+        else:
+            Y0 = np.where(ME, YE, 0.0)
+            ybar = Y0.sum(axis=1) / m
+            Yc = np.where(ME, YE - ybar[:, None, :], 0.0)
+            sst = (Yc**2).sum(axis=1)
+            k = 1 + F
+            if F == 0:
+                alpha = ybar
+                beta = np.zeros((G, N, 0))
+                ARE = np.where(ME, YE - ybar[:, None, :], np.nan)
+                ARS = YS - ybar[:, None, :]
+                h = np.broadcast_to(1.0 / m[:, None, :], ARS.shape).copy()
+                out = dict(xbar=np.zeros((G, N, 0)), Sinv=np.zeros((G, N, 0, 0)))
+            else:
+                X0 = np.where(np.isfinite(XE), XE, 0.0)
+                MEf = ME.astype(float)
+                msafe = np.where(m > 0, m, 1.0)  # excluded firms (m = 0) get a harmless system
+                xbar = np.einsum("gtn,gtf->gnf", MEf, X0) / msafe[:, :, None]
+                Xc = (X0[:, :, None, :] - xbar[:, None, :, :]) * MEf[:, :, :, None]  # (G,Te,N,F)
+                Sxx = np.einsum("gtnf,gtnh->gnfh", Xc, Xc)
+                Sxy = np.einsum("gtnf,gtn->gnf", Xc, Yc)
+                _check_regressors(Sxx, m)
+                Sxx = np.where((m > 0)[:, :, None, None], Sxx, np.eye(F))
+                Sinv = np.linalg.inv(Sxx)
+                beta = np.einsum("gnfh,gnh->gnf", Sinv, Sxy)
+                alpha = ybar - np.einsum("gnf,gnf->gn", xbar, beta)
+                fitted_E = alpha[:, None, :] + np.einsum("gtf,gnf->gtn", XE, beta)
+                ARE = np.where(ME, YE - fitted_E, np.nan)
+                ARS = YS - (alpha[:, None, :] + np.einsum("gtf,gnf->gtn", XS, beta))
+                XcS = XS[:, :, None, :] - xbar[:, None, :, :]  # (G,Ts,N,F)
+                h = 1.0 / m[:, None, :] + np.einsum("gtnf,gnfh,gtnh->gtn", XcS, Sinv, XcS)
+                out = dict(xbar=xbar, Sinv=Sinv)
+            ssr = np.nansum(ARE**2, axis=1)
+            r2 = 1.0 - ssr / sst if F > 0 else np.zeros((G, N))
+        sigma2 = ssr / (m - k)
+    out.update(alpha=alpha, beta=beta, sigma2=sigma2, m=m, k=k, r2=r2, ARE=ARE, ARS=ARS, h=h)
+    return out
+
+
+def _check_regressors(Sxx, m):
+    """Raise if a firm's regressors have no variance over its estimation observations."""
+    F = Sxx.shape[-1]
+    diag = np.diagonal(Sxx, axis1=-2, axis2=-1)  # (G,N,F)
+    ok = m > 0
+    if np.any((diag <= 0) & ok[..., None]):
+        raise EventStudyError(
+            "the market (regressor) return has zero variance over the estimation window: "
+            "check that the market series is not constant or empty there, or use "
+            "model='constant_mean'"
+        )
+    if F > 1:
+        sd = np.sqrt(diag)
+        corr = Sxx / (sd[..., :, None] * sd[..., None, :])
+        cond = np.linalg.cond(np.where(ok[..., None, None], corr, np.eye(F)))
+        if np.any(cond > 1e12):
+            raise EventStudyError(
+                "the factor regressors are collinear over the estimation window "
+                f"(condition number {float(np.max(cond)):.3g}): drop a redundant factor"
+            )
+
