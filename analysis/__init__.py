@@ -10,7 +10,9 @@ module                 concern
 ``analysis.calendars`` exchange sessions and event alignment
 ``analysis.catalog``   event catalog, universe, case settings (all data, no code)
 ``analysis.eventstudy`` the event-study engine: models, abnormal returns, tests
-``analysis.commodities`` potash and fertilizer series, equity-potash sensitivity
+``analysis.commodity_data`` commodity series, Pink Sheet parser, cache refresh
+``analysis.sensitivity`` monthly returns, HAC OLS, equity-commodity sensitivity
+``analysis.commodity_events`` the event-aligned commodity path
 ``analysis.catalog_study`` the engine run over every catalog event
 ``analysis.plots``     matplotlib figures (one thing each, return the Figure)
 ``analysis.report``    papermill report runner
@@ -48,10 +50,14 @@ _EXPORTS = {
     "compare_groups": "eventstudy",
     "EventStudyResult": "eventstudy",
     # commodities
-    "potash_prices": "commodities",
-    "load_commodity_prices": "commodities",
-    "potash_sensitivity": "commodities",
-    "event_potash_path": "commodities",
+    "potash_prices": "commodity_data",
+    "commodity_prices": "commodity_data",
+    "load_commodity_prices": "commodity_data",
+    "potash_sensitivity": "sensitivity",
+    "commodity_sensitivity": "sensitivity",
+    "event_potash_path": "commodity_events",
+    "event_commodity_path": "commodity_events",
+    "commodity_event_table": "commodity_events",
     # catalog-wide
     "study_catalog": "catalog_study",
     # errors

@@ -1,0 +1,706 @@
+"""Commodity price series of a case: loading, the World Bank Pink Sheet parser, the cache and its refresh.
+
+What the data is, and what it cannot do
+---------------------------------------
+A case's commodity series are monthly prices in one CSV, ``<case>/commodity_prices.csv``:
+a ``month`` column (``YYYY-MM``), one column per series and a ``vintage`` column naming
+the release each row comes from. Which column is the case's *primary* series is data,
+not code: ``commodity = "..."`` in ``case.toml`` (:attr:`analysis.case.Case.settings`).
+
+For the bundled potash case the series are the World Bank's *Pink Sheet* monthly
+averages in nominal US dollars per metric tonne: potassium chloride (``potash``),
+``urea``, ``dap``, ``tsp`` and ``phosphate_rock`` (provenance: ``data/COMMODITIES.md``).
+**No daily potash benchmark is publicly available.** A monthly average blurs a
+single-day event: the average of the event month mixes the days before and after the
+news, so the cleanest before/after comparison is the month before the event against
+the first full month after it (:mod:`analysis.commodity_events`).
+
+Sources, in the order ``source="auto"`` tries them
+--------------------------------------------------
+1. **cache** -- ``<cache>/commodities/commodity_prices.parquet``, written only by
+   :func:`refresh_commodities` (download of the World Bank's
+   ``CMO-Historical-Data-Monthly.xlsx``, parsed by :func:`parse_pink_sheet`). Writes
+   go through :func:`analysis._io.atomic_write_bytes` (temporary file, fsync,
+   :func:`os.replace`); a failed or partial refresh (download error, parse error, no
+   primary column, fewer months than the cache already holds) raises and leaves the
+   cache untouched. An unreadable cache is the one documented fallback: a warning names
+   the file and the cause, and the bundled CSV serves.
+2. **bundled** -- ``<case>/commodity_prices.csv``. A malformed file is an error naming
+   the file and the line (an empty file, a row with a decimal comma such as ``12,5``,
+   a text price, a bad month).
+
+The frame every loader returns
+------------------------------
+``PeriodIndex`` (freq ``M``, named ``month``) x float series columns, months unique and
+increasing, prices positive (NaN where the source has no value). ``attrs["vintage"]``
+lists the vintages, ``attrs["source"]`` is ``cache``, ``bundled`` or ``pink-sheet`` and
+``attrs["path"]`` the file.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import os
+import re
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config
+from ._io import atomic_write_bytes
+from .errors import DataError, NetworkError
+
+#: The fertilizer series of the World Bank Pink Sheet, in the order of :func:`potash_prices`.
+SERIES = ("potash", "urea", "dap", "tsp", "phosphate_rock")
+SOURCES = ("auto", "cache", "bundled")
+BUNDLED_FILE = "commodity_prices.csv"
+CACHE_FILE = "commodity_prices.parquet"
+PINK_SHEET_SHEET = "Monthly Prices"
+#: The World Bank's monthly workbook. The path segment changes with each release; the
+#: current link is on https://www.worldbank.org/en/research/commodity-markets ("Monthly
+#: prices"). Override with ``$POTASH_IMPACT_PINK_SHEET_URL`` or ``url=``.
+PINK_SHEET_URL = (
+    "https://thedocs.worldbank.org/en/doc/18675f1d1639c7a34d463f59263ba0a2-0050012025/"
+    "related/CMO-Historical-Data-Monthly.xlsx"
+)
+#: Pink Sheet column headers (normalized: lower case, letters only) -> our names.
+PINK_SHEET_COLUMNS = {
+    "potassiumchloride": "potash",
+    "urea": "urea",
+    "dap": "dap",
+    "tsp": "tsp",
+    "phosphaterock": "phosphate_rock",
+}
+_MONTH_RE = re.compile(r"^\s*(\d{4})\s*M\s*(\d{1,2})\s*$")
+_CSV_MONTH_RE = re.compile(r"^\s*(\d{4})-(\d{2})\s*$")
+_UPDATED_RE = re.compile(r"updated\s+on\s+(.+)$", re.IGNORECASE)
+_FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_META_COLUMNS = ("month", "vintage")
+
+
+# --------------------------------------------------------------------------- the case's settings
+def _case(data_dir=None):
+    """The case of ``data_dir`` (a Case, a folder or None). TEMPORARY until analysis.case lands."""
+    if hasattr(data_dir, "settings") and hasattr(data_dir, "root"):
+        return data_dir
+    from types import SimpleNamespace
+
+    from .catalog import load_case
+
+    return SimpleNamespace(root=config.data_dir(data_dir), settings=load_case(data_dir))
+
+
+def primary_series(data_dir=None) -> str | None:
+    """The case's primary commodity column: ``commodity`` of ``case.toml``, or None if it names none.
+
+    Parameters
+    ----------
+    data_dir : path or Case, optional
+        The case (see :func:`analysis.case.as_case`).
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> primary_series()
+    'potash'
+    """
+    value = _case(data_dir).settings.get("commodity")
+    return str(value) if value else None
+
+
+def resolve_series(series: str | None, data_dir=None) -> str:
+    """``series`` if given, else the case's primary commodity; a clear error if neither exists.
+
+    Raises
+    ------
+    DataError
+        No ``series`` given and ``case.toml`` names no ``commodity``.
+    """
+    if series:
+        return str(series)
+    primary = primary_series(data_dir)
+    if primary is None:
+        raise DataError(
+            f"{_case(data_dir).root / 'case.toml'}: no 'commodity' setting: name the primary column of "
+            f"{BUNDLED_FILE} there (commodity = \"...\") or pass series="
+        )
+    return primary
+
+
+# --------------------------------------------------------------------------- loading
+def _bundled_path(data_dir=None) -> Path:
+    return _case(data_dir).root / BUNDLED_FILE
+
+
+def commodity_cache_path(cache_dir=None) -> Path:
+    """The Parquet file :func:`refresh_commodities` writes.
+
+    Parameters
+    ----------
+    cache_dir : path, optional
+        See :func:`analysis.config.cache_dir`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<cache>/commodities/commodity_prices.parquet`` (it may not exist).
+
+    Examples
+    --------
+    >>> commodity_cache_path("/tmp/c").as_posix()
+    '/tmp/c/commodities/commodity_prices.parquet'
+    """
+    return config.cache_dir(cache_dir) / "commodities" / CACHE_FILE
+
+
+def _finish(frame: pd.DataFrame, vintages: pd.Series, source: str, path: Path) -> pd.DataFrame:
+    """PeriodIndex ``month``, float series columns, attrs (vintage, source, path)."""
+    out = frame.astype(float)
+    out.index = pd.PeriodIndex(out.index, freq="M", name="month")
+    out.columns = pd.Index([str(c) for c in out.columns], name=None)
+    out = out.sort_index()
+    v = [str(x) for x in pd.unique(vintages.dropna().astype(str))]
+    out.attrs = {"vintage": "; ".join(v) if v else "unknown", "source": source, "path": str(path)}
+    return out
+
+
+def _read_csv_text(path: Path) -> pd.DataFrame:
+    """The CSV as text cells (missing = NaN), or a :class:`DataError` naming the file and line."""
+    try:
+        return pd.read_csv(path, dtype=str, skip_blank_lines=False, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            f"{path}: the file is empty: it needs a header row (month, <series>..., vintage) and one row per month"
+        ) from None
+    except pd.errors.ParserError as exc:
+        m = _FIELDS_RE.search(str(exc))
+        if m:
+            want, line, got = m.groups()
+            raise DataError(
+                f"{path}:{line}: {got} fields where the header has {want}: a decimal comma (write 12.5, not 12,5) "
+                f"or an unquoted comma in a text field"
+            ) from None
+        raise DataError(f"{path}: not a readable CSV file ({str(exc).strip()})") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}): save it as UTF-8 CSV") from None
+
+
+def _parse_bundled(raw: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.Series]:
+    """Months and float values from the text cells, each bad cell named by file, line and column."""
+    if "month" not in raw.columns:
+        raise DataError(f"{path}: no 'month' column (have {', '.join(map(str, raw.columns))}): use YYYY-MM months")
+    lines = pd.Series(np.arange(len(raw)) + 2, index=raw.index)  # the header is line 1; blank lines kept
+    blank = raw.isna().all(axis=1)
+    raw, lines = raw[~blank], lines[~blank]
+    months = []
+    for line, value in zip(lines, raw["month"]):
+        m = _CSV_MONTH_RE.match(str(value)) if isinstance(value, str) else None
+        if m is None or not 1 <= int(m.group(2)) <= 12:
+            raise DataError(f"{path}:{line}: month {value!r} is not a YYYY-MM month (e.g. 2025-12)")
+        months.append(pd.Period(year=int(m.group(1)), month=int(m.group(2)), freq="M"))
+    values = raw.drop(columns=[c for c in _META_COLUMNS if c in raw.columns])
+    out = {}
+    for col in values.columns:
+        text = values[col]
+        num = pd.to_numeric(text.str.strip(), errors="coerce")
+        bad = num.isna() & text.notna() & (text.str.strip() != "")
+        if bad.any():
+            i = int(np.argmax(bad.to_numpy()))
+            raise DataError(
+                f"{path}:{int(lines.iloc[i])}: {col} = {text.iloc[i]!r} is not a number: write prices with a "
+                f"decimal point (12.5) and leave a missing month empty"
+            )
+        out[col] = num.to_numpy(dtype=float)
+    frame = pd.DataFrame(out, index=pd.PeriodIndex(months, freq="M", name="month"), columns=list(values.columns))
+    vint = raw["vintage"] if "vintage" in raw.columns else pd.Series(dtype=str)
+    return frame, vint
+
+
+def _read_bundled(data_dir=None) -> pd.DataFrame:
+    path = _bundled_path(data_dir)
+    if not path.is_file():
+        raise DataError(
+            f"no commodity file at {path}: a case folder needs {BUNDLED_FILE} "
+            f"(columns month, <series>..., vintage), or run refresh_commodities() online"
+        )
+    frame, vint = _parse_bundled(_read_csv_text(path), path)
+    if len(frame) == 0:
+        raise DataError(f"{path}: a header but no monthly rows: add one row per month")
+    return validate_commodities(
+        _finish(frame, vint, "bundled", path), where=str(path), primary=primary_series(data_dir)
+    )
+
+
+#: What an unreadable cache file raises (pyarrow's errors subclass these or ArrowException).
+def _cache_errors() -> tuple:
+    import pyarrow
+
+    return (OSError, ValueError, KeyError, TypeError, pyarrow.ArrowException)
+
+
+def _read_cache(cache_dir=None, primary: str | None = None) -> pd.DataFrame | None:
+    path = commodity_cache_path(cache_dir)
+    if not path.is_file():
+        return None
+    try:
+        raw = pd.read_parquet(path)
+        months = pd.PeriodIndex(raw["month"].astype(str), freq="M")
+        vint = raw["vintage"] if "vintage" in raw.columns else pd.Series(dtype=str)
+        values = raw.drop(columns=[c for c in _META_COLUMNS if c in raw.columns])
+        values.index = months
+        return validate_commodities(_finish(values, vint, "cache", path), where=str(path), primary=primary)
+    except _cache_errors() as exc:  # documented fallback: warn, naming the cause; the bundled file serves
+        warnings.warn(
+            f"commodity cache {path} is unreadable ({type(exc).__name__}: {exc}); using the bundled file. "
+            f"It is left in place and replaced by the next successful refresh_commodities().",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+
+
+def validate_commodities(frame: pd.DataFrame, *, where: str = "commodity prices", primary: str | None = "potash") -> pd.DataFrame:
+    """Check a commodity frame: months unique and increasing, prices positive, the primary series present.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``PeriodIndex`` months x float series.
+    where : str
+        Names the source in error messages (a file path).
+    primary : str or None
+        The column that must be present with at least one value (the case's
+        ``commodity``). None: at least one column must have a value.
+
+    Returns
+    -------
+    DataFrame
+        ``frame`` itself.
+
+    Raises
+    ------
+    DataError
+        Naming ``where`` and the offending month, column or value.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"potash": [350.0, 0.0]}, index=pd.period_range("2025-11", periods=2, freq="M"))
+    >>> validate_commodities(f)
+    Traceback (most recent call last):
+    ...
+    analysis.errors.DataError: commodity prices: non-positive price 0.0 for potash in 2025-12
+    """
+    if primary is not None:
+        if primary not in frame.columns:
+            raise DataError(
+                f"{where}: no {primary!r} column (have {', '.join(map(str, frame.columns))}): "
+                f"the primary commodity series is required"
+            )
+        if frame[primary].notna().sum() == 0:
+            raise DataError(f"{where}: the {primary!r} column has no values")
+    elif frame.shape[1] == 0 or frame.notna().sum().sum() == 0:
+        raise DataError(f"{where}: no commodity series with values")
+    idx = frame.index
+    if idx.has_duplicates:
+        raise DataError(f"{where}: duplicate month {idx[idx.duplicated()][0]}: keep one row per month")
+    if not idx.is_monotonic_increasing:
+        raise DataError(f"{where}: months are not in increasing order")
+    vals = frame.to_numpy(dtype=float)
+    bad = ~np.isnan(vals) & ~(vals > 0)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise DataError(f"{where}: non-positive price {float(vals[r, c])!r} for {frame.columns[c]} in {idx[r]}")
+    return frame
+
+
+def load_commodity_prices(data_dir=None, *, cache_dir=None, source: str = "auto") -> pd.DataFrame:
+    """Monthly commodity prices of a case: ``PeriodIndex`` (freq M, named ``month``) x float series.
+
+    Parameters
+    ----------
+    data_dir : path or Case, optional
+        The case (see :func:`analysis.case.as_case`).
+    cache_dir : path, optional
+        See :func:`analysis.config.cache_dir`.
+    source : {"auto", "cache", "bundled"}
+        ``auto`` = the refreshed cache if present (and readable), else the bundled CSV.
+
+    Returns
+    -------
+    DataFrame
+        ``attrs["vintage"]`` names the data vintage(s), ``attrs["source"]`` where the
+        frame came from (``cache`` or ``bundled``), ``attrs["path"]`` the file.
+
+    Raises
+    ------
+    DataError
+        Unknown ``source``; no cache with ``source="cache"``; a missing or malformed
+        bundled file (the message names the file and line).
+
+    Examples
+    --------
+    >>> px = load_commodity_prices(source="bundled")
+    >>> float(px.loc["2025-12", "potash"]), px.attrs["source"]
+    (358.33, 'bundled')
+    """
+    if source not in SOURCES:
+        raise DataError(f"unknown commodity source {source!r}: use one of {', '.join(SOURCES)}")
+    if source in ("auto", "cache"):
+        cached = _read_cache(cache_dir, primary_series(data_dir))
+        if cached is not None:
+            return cached
+        if source == "cache":
+            raise DataError(
+                f"no commodity cache at {commodity_cache_path(cache_dir)}: run refresh_commodities() "
+                f"online, or use source='bundled'"
+            )
+    return _read_bundled(data_dir)
+
+
+def commodity_prices(start=None, end=None, *, columns=None, **kw) -> pd.DataFrame:
+    """Monthly commodity prices from ``start`` to ``end`` (months, inclusive), for researchers.
+
+    Parameters
+    ----------
+    start, end : month-like, optional
+        ``"2025-09"``, a date or a Period; None = the data's first / last month.
+    columns : list of str, optional
+        The columns to return, in this order (NaN for a column the data lacks). Default:
+        every series of the case's file.
+    **kw
+        Passed to :func:`load_commodity_prices` (``data_dir``, ``cache_dir``, ``source``).
+
+    Returns
+    -------
+    DataFrame
+        ``PeriodIndex`` named ``month`` x series, with the loader's ``attrs``.
+
+    Raises
+    ------
+    DataError
+        A malformed month, ``start`` after ``end``, or no month in the range.
+
+    Examples
+    --------
+    >>> commodity_prices("2025-11", "2026-02")["potash"].tolist()
+    [353.75, 358.33, 366.0, 372.5]
+    """
+    df = load_commodity_prices(**kw)
+    out = df if columns is None else df.reindex(columns=list(columns))
+    s = None if start is None else _to_period(start, "start")
+    e = None if end is None else _to_period(end, "end")
+    if s is not None and e is not None and s > e:
+        raise DataError(f"start {s} is after end {e}")
+    out = out.loc[s:e]
+    if len(out) == 0:
+        raise DataError(
+            f"no commodity prices between {s or '...'} and {e or '...'} "
+            f"(the data covers {df.index[0]} to {df.index[-1]})"
+        )
+    out.attrs = dict(df.attrs)
+    return out
+
+
+def potash_prices(start=None, end=None, **kw) -> pd.DataFrame:
+    """Tidy monthly fertilizer prices from ``start`` to ``end`` (months, inclusive), for researchers.
+
+    :func:`commodity_prices` with exactly the columns ``potash, urea, dap, tsp,
+    phosphate_rock`` ($/mt, nominal, monthly averages; NaN where the source has no value).
+
+    Parameters
+    ----------
+    start, end : month-like, optional
+        Inclusive limits.
+    **kw
+        Passed to :func:`load_commodity_prices`.
+
+    Returns
+    -------
+    DataFrame
+        ``PeriodIndex`` named ``month`` x the five fertilizer series.
+
+    Raises
+    ------
+    DataError
+        As :func:`commodity_prices`.
+
+    Examples
+    --------
+    >>> potash_prices("2025-11", "2025-12")["potash"].tolist()
+    [353.75, 358.33]
+    """
+    return commodity_prices(start, end, columns=SERIES, **kw)
+
+
+def _to_period(value, name: str) -> pd.Period:
+    try:
+        p = pd.Period(value, freq="M")
+    except (ValueError, TypeError):
+        raise DataError(f"malformed {name} month {value!r}: use YYYY-MM") from None
+    if pd.isna(p):
+        raise DataError(f"malformed {name} month {value!r}: use YYYY-MM")
+    return p
+
+
+# --------------------------------------------------------------------------- Pink Sheet
+def _norm_header(value) -> str:
+    return re.sub(r"[^a-z]", "", str(value).lower())
+
+
+def _cell_float(value) -> float:
+    if value is None:
+        return np.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    s = str(value).strip().replace(",", "")
+    if s in ("", "…", "...", "..", "-", "–", "—", "n.a.", "na", "NA"):
+        return np.nan
+    try:
+        return float(s)
+    except ValueError:
+        raise DataError(f"Pink Sheet: unreadable price cell {value!r}: expected a number or '…'") from None
+
+
+def parse_pink_sheet(path_or_buffer, *, sheet: str = PINK_SHEET_SHEET) -> pd.DataFrame:
+    """Parse the World Bank ``CMO-Historical-Data-Monthly.xlsx`` ``Monthly Prices`` sheet.
+
+    The layout, as published: a few title rows (one of them ``Updated on <date>``), a
+    header row with the series names (``Potassium chloride **``, ``Urea``, ``DAP``,
+    ``TSP``, ``Phosphate rock`` among ~70 others), a units row (``($/mt)``), then one
+    row per month with the date in the first column as ``YYYYMmm`` (``2025M12``) and
+    ``…`` where a value is missing.
+
+    Parameters
+    ----------
+    path_or_buffer : path, file-like or bytes
+        The workbook.
+    sheet : str
+        The sheet name.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`load_commodity_prices`: ``PeriodIndex`` ``month`` x the fertilizer
+        columns found; ``attrs["vintage"]`` is the "Updated on" date (ISO) when the
+        sheet states one.
+
+    Raises
+    ------
+    DataError
+        Not a workbook, or the sheet, the header row, the potash column or the monthly
+        rows are missing.
+
+    Examples
+    --------
+    >>> parse_pink_sheet(b"<html>moved</html>")
+    Traceback (most recent call last):
+    ...
+    analysis.errors.DataError: Pink Sheet: not a readable .xlsx workbook (BadZipFile: File is not a zip file)
+    """
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    if isinstance(path_or_buffer, (bytes, bytearray)):
+        path_or_buffer = io.BytesIO(path_or_buffer)
+    try:
+        wb = load_workbook(path_or_buffer, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, OSError, KeyError, ValueError, EOFError) as exc:
+        raise DataError(f"Pink Sheet: not a readable .xlsx workbook ({type(exc).__name__}: {exc})") from exc
+    try:
+        if sheet not in wb.sheetnames:
+            raise DataError(f"Pink Sheet: no sheet {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
+        rows = [tuple(r) for r in wb[sheet].iter_rows(values_only=True)]
+    finally:
+        wb.close()
+
+    vintage = None
+    header_i = None
+    for i, row in enumerate(rows):
+        cells = [c for c in row if c is not None]
+        for c in cells:
+            m = _UPDATED_RE.search(str(c).strip())
+            if m and vintage is None:
+                try:
+                    vintage = str(pd.Timestamp(m.group(1).strip()).date())
+                except (ValueError, TypeError):
+                    vintage = m.group(1).strip()
+        if any(_norm_header(c) in PINK_SHEET_COLUMNS for c in cells) and header_i is None:
+            header_i = i
+            break
+    if header_i is None:
+        raise DataError(
+            f"Pink Sheet: no header row naming 'Potassium chloride' in sheet {sheet!r}: the layout changed"
+        )
+    header = rows[header_i]
+    cols = {}
+    for j, name in enumerate(header):
+        key = _norm_header(name) if name is not None else ""
+        if key in PINK_SHEET_COLUMNS and PINK_SHEET_COLUMNS[key] not in cols.values():
+            cols[j] = PINK_SHEET_COLUMNS[key]
+    if "potash" not in cols.values():
+        raise DataError("Pink Sheet: no 'Potassium chloride' column in the header row: cannot refresh potash")
+
+    months, data = [], []
+    for row in rows[header_i + 1 :]:
+        if not row or row[0] is None:
+            continue
+        m = _MONTH_RE.match(str(row[0]))
+        if not m:
+            continue  # the units row, notes
+        y, mo = int(m.group(1)), int(m.group(2))
+        if not 1 <= mo <= 12:
+            raise DataError(f"Pink Sheet: bad month {row[0]!r}: expected YYYYMmm with mm in 01..12")
+        months.append(pd.Period(year=y, month=mo, freq="M"))
+        data.append([_cell_float(row[j]) if j < len(row) else np.nan for j in cols])
+    if not months:
+        raise DataError("Pink Sheet: no monthly rows (dates like 2025M12) below the header row")
+    frame = pd.DataFrame(data, index=pd.PeriodIndex(months, freq="M", name="month"), columns=list(cols.values()))
+    frame = frame.reindex(columns=[s for s in SERIES if s in frame.columns])
+    frame = frame.dropna(how="all")
+    out = _finish(frame, pd.Series([vintage] if vintage else [], dtype=object), "pink-sheet", Path("<workbook>"))
+    return validate_commodities(out, where="Pink Sheet")
+
+
+def _download(url: str, timeout: float = 60.0) -> bytes:
+    """The one place that touches the network for commodities (tests stub it)."""
+    import urllib.request
+
+    req = urllib.request.Request(url, headers={"User-Agent": "potash-impact (research)"})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (https URL from config)
+        return resp.read()
+
+
+def write_commodity_cache(frame: pd.DataFrame, cache_dir=None) -> Path:
+    """Write a validated commodity frame to the cache atomically (:func:`analysis._io.atomic_write_bytes`).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        As :func:`load_commodity_prices` returns; ``attrs["vintage"]`` is stored.
+    cache_dir : path, optional
+        See :func:`analysis.config.cache_dir`.
+
+    Returns
+    -------
+    pathlib.Path
+        :func:`commodity_cache_path`.
+
+    Raises
+    ------
+    DataError
+        The frame fails :func:`validate_commodities`.
+    WriteError
+        The OS refused the write; the previous cache file is intact.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = write_commodity_cache(potash_prices("2025-11", "2026-02"), tempfile.mkdtemp())
+    >>> p.name
+    'commodity_prices.parquet'
+    """
+    validate_commodities(frame, where="commodity frame to cache", primary=None)
+    out = frame.copy()
+    out.attrs = {}
+    out.insert(0, "month", out.index.astype(str))
+    out["vintage"] = frame.attrs.get("vintage", "unknown")
+    buf = io.BytesIO()
+    out.reset_index(drop=True).to_parquet(buf, index=False)
+    return atomic_write_bytes(commodity_cache_path(cache_dir), buf.getvalue())
+
+
+#: What a failed download raises: URLError/HTTPError/timeouts are OSError; a bad URL is ValueError;
+#: a connection cut mid-body is an http.client.HTTPException (IncompleteRead).
+_DOWNLOAD_ERRORS = (OSError, ValueError, http.client.HTTPException)
+
+
+def refresh_commodities(url: str | None = None, cache_dir=None, offline: bool | None = None, *, timeout: float = 60.0) -> pd.DataFrame:
+    """Download the World Bank monthly workbook, parse, validate and update the cache atomically.
+
+    Nothing is written unless every step succeeds: the download (:class:`NetworkError`
+    otherwise, also when offline), the parse (:class:`DataError`), a potash column,
+    and at least as many potash months as the cache already holds (a shorter file is
+    taken as a partial download and refused).
+
+    Parameters
+    ----------
+    url : str, optional
+        The workbook's link; default ``$POTASH_IMPACT_PINK_SHEET_URL``, else
+        :data:`PINK_SHEET_URL`.
+    cache_dir : path, optional
+        See :func:`analysis.config.cache_dir`.
+    offline : bool, optional
+        See :func:`analysis.config.is_offline`.
+    timeout : float
+        Seconds for the download.
+
+    Returns
+    -------
+    DataFrame
+        The new frame (``attrs["source"] == "cache"``).
+
+    Raises
+    ------
+    NetworkError
+        Offline, the download failed or came back empty.
+    DataError
+        Not a Pink Sheet workbook, or fewer months than the cache holds.
+    WriteError
+        The cache could not be written (the previous one is intact).
+
+    Examples
+    --------
+    >>> refresh_commodities(offline=True)
+    Traceback (most recent call last):
+    ...
+    analysis.errors.NetworkError: refresh_commodities needs the network but offline mode is on: use the bundled series
+    """
+    if config.is_offline(offline):
+        raise NetworkError("refresh_commodities needs the network but offline mode is on: use the bundled series")
+    url = url or os.environ.get("POTASH_IMPACT_PINK_SHEET_URL") or PINK_SHEET_URL
+    try:
+        payload = _download(url, timeout)
+    except _DOWNLOAD_ERRORS as exc:
+        raise NetworkError(
+            f"download of the Pink Sheet from {url} failed ({type(exc).__name__}: {exc}); "
+            f"check the network or pass the current link as url= (see worldbank.org/en/research/commodity-markets)"
+        ) from exc
+    if not payload:
+        raise NetworkError(f"the Pink Sheet download from {url} came back empty: the cache is unchanged")
+    new = parse_pink_sheet(payload)
+    if new.attrs.get("vintage") in (None, "unknown"):
+        new.attrs["vintage"] = f"downloaded {pd.Timestamp.now(tz='UTC').date()}"
+    old = _read_cache(cache_dir, "potash")
+    if old is not None:
+        n_new, n_old = int(new["potash"].notna().sum()), int(old["potash"].notna().sum())
+        if n_new < n_old:
+            raise DataError(
+                f"refreshed Pink Sheet has {n_new} potash months, fewer than the {n_old} already cached "
+                f"(a partial download?): the cache is unchanged"
+            )
+    write_commodity_cache(new, cache_dir)
+    new.attrs["source"] = "cache"
+    new.attrs["path"] = str(commodity_cache_path(cache_dir))
+    return new
+
+
+__all__ = [
+    "SERIES",
+    "primary_series",
+    "resolve_series",
+    "load_commodity_prices",
+    "commodity_prices",
+    "potash_prices",
+    "parse_pink_sheet",
+    "refresh_commodities",
+    "validate_commodities",
+    "write_commodity_cache",
+    "commodity_cache_path",
+]
