@@ -43,17 +43,49 @@ _CAL_START = "2000-01-03"
 
 @lru_cache(maxsize=16)
 def get_calendar(exchange: str = DEFAULT_EXCHANGE):
-    """The ``exchange_calendars`` calendar for a MIC code (``XNYS``, ``XTSE``, ``XETR``, ``XOSL``...), cached."""
+    """The ``exchange_calendars`` calendar for a MIC code (``XNYS``, ``XTSE``, ``XETR``, ``XOSL``...), cached.
+
+    Parameters
+    ----------
+    exchange : str
+        A calendar name or alias known to exchange_calendars.
+
+    Returns
+    -------
+    exchange_calendars.ExchangeCalendar
+        Sessions from 2000-01-03, or from the calendar's own first supported date when it
+        starts later (a warning names the cause).
+
+    Raises
+    ------
+    AlignmentError
+        ``exchange`` is not a calendar name (only that: any other failure of
+        exchange_calendars propagates with its own message).
+
+    Examples
+    --------
+    >>> get_calendar("XNYS").name
+    'XNYS'
+    """
     import exchange_calendars as xcals
 
     try:
         return xcals.get_calendar(exchange, start=_CAL_START)
-    except Exception as exc:  # InvalidCalendarName and friends
+    except xcals.errors.InvalidCalendarName as exc:
         names = ", ".join(sorted(n for n in xcals.get_calendar_names(include_aliases=False) if n.startswith("X"))[:12])
         raise AlignmentError(
             f"unknown exchange calendar {exchange!r}: use a MIC code such as XNYS, XTSE, XETR, XOSL "
             f"(available include {names}, ...)"
         ) from exc
+    except ValueError as exc:  # documented fallback: a calendar whose history starts after 2000
+        import warnings
+
+        warnings.warn(
+            f"calendar {exchange}: cannot start at {_CAL_START} ({exc}); using the calendar's own range",
+            UserWarning,
+            stacklevel=2,
+        )
+        return xcals.get_calendar(exchange)
 
 
 def _parse_when(when) -> tuple[pd.Timestamp, bool]:

@@ -97,3 +97,38 @@ def test_session_lookup_errors_suggest_nearest():
     assert nearest_session(sessions, "2025-12-14") == T("2025-12-15")
     with pytest.raises(AlignmentError, match="duplicate session 2025-12-02"):
         session_position(sessions.append(pd.DatetimeIndex(["2025-12-02"])), "2025-12-15")
+
+
+def test_unknown_calendar_name_is_an_alignment_error():
+    from analysis.calendars import get_calendar
+
+    with pytest.raises(AlignmentError, match=r"unknown exchange calendar 'XNYZ': use a MIC code such as XNYS"):
+        get_calendar("XNYZ")
+
+
+def test_other_calendar_failures_are_not_reported_as_unknown_names(monkeypatch):
+    import exchange_calendars as xcals
+
+    from analysis.calendars import get_calendar
+
+    def broken(name, start=None):
+        raise RuntimeError("calendar data file damaged")
+
+    get_calendar.cache_clear()
+    monkeypatch.setattr(xcals, "get_calendar", broken)
+    try:
+        with pytest.raises(RuntimeError, match="calendar data file damaged"):
+            get_calendar("XNYS")
+    finally:
+        monkeypatch.undo()
+        get_calendar.cache_clear()
+
+
+def test_calendar_starting_after_2000_warns_naming_the_cause():
+    from analysis.calendars import get_calendar
+
+    get_calendar.cache_clear()
+    with pytest.warns(UserWarning, match=r"calendar AIXK: cannot start at 2000-01-03 \(The earliest date .* AIXK"):
+        cal = get_calendar("AIXK")
+    assert cal.first_session == T("2017-01-04")
+    get_calendar.cache_clear()
