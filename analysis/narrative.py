@@ -1,59 +1,336 @@
-"""Generated prose: the plain-language conclusion of one event study.
+"""Generated prose: the conclusion of an event study, its sample notes and report headers.
 
-The sentences follow from the numbers and claim nothing beyond them:
+Every sentence follows from the numbers and claims nothing beyond them.
 
-* the headline is the treated group's CAAR over the main window, under the named
-  normal-return model, with the main test's p-value;
-* the strength of a move is judged against ``alpha`` in four bands
-  (``p < alpha/5``, ``p < alpha``, ``p < 2 alpha``, otherwise "not distinguishable");
-* the other dependence-robust tests (:data:`ROBUST_TESTS`: Kolari-Pynnönen corrected
-  Patell and BMP, Brown-Warner crude dependence, the placebo) are reported as agreeing
-  or not with the main test at 5 %;
-* a control-group difference, the expected sign of the event kind and confounding
-  catalog events inside the window are each one sentence when given;
-* the last sentence always reminds the reader how few firms stand behind the numbers.
+The conclusion (:func:`conclusion`)
+-----------------------------------
+* The headline is the treated group's CAAR over the main window, under the named
+  normal-return model, with the main test's p-value. It names only the firms the
+  window actually used; firms the result excluded are named with their reason.
+* The strength of a move is judged against ``alpha`` in four bands: ``p < alpha/5``,
+  ``p < alpha``, ``p < 2 alpha``, otherwise "not distinguishable".
+* The other dependence-robust tests (:data:`ROBUST_TESTS`: the Kolari-Pynnönen
+  corrected Patell and BMP tests, the Brown-Warner crude-dependence t, the placebo) are
+  said to **agree** only when the main test and every one of them reject at the same
+  ``alpha``. Otherwise the sentence names the tests that reject and those that do not.
+  A test without a p-value is named as giving none; it never counts as a rejection.
+* A control-group difference, the expected sign of the event kind (``case.toml``
+  ``expected_sign``) and confounding catalog events inside the window get one sentence
+  each, when given.
+* The last sentence reminds the reader how few firms stand behind the numbers.
 
-Percentages are signed with two decimals (``-4.34%``); p-values have three decimals; a
-missing or non-finite number is written ``n/a``, never as a number.
+Conventions
+-----------
+* Percentages are signed, with two decimals (``-4.34%``). p-values have three decimals.
+  A missing or non-finite number is written ``n/a``, never as a number.
+* ``alpha`` is a parameter everywhere; :data:`DEFAULT_ALPHA` is its one default.
+* ``excluded`` is the result's tidy frame ``firm, window, reason``
+  (``EventStudyResult.excluded``). A row whose window is missing, ``"all"`` or
+  ``"estimation"`` applies to every window. The older form, a dict ``firm -> reason``,
+  is read the same way.
+* Text built from data that goes into HTML or Markdown passes through
+  :func:`md_escape`, so an id or a title read from a case folder never becomes markup.
 
-Stdlib only at import; pandas is loaded inside :func:`conclusion`.
+Stdlib only at import; pandas is loaded inside the functions that need it.
 """
 
 from __future__ import annotations
 
+import html
 import math
+import re
 
 from .errors import ReportError
 
 ROBUST_TESTS = ("patell_z_kp", "bmp_kp", "t_crude_dependence", "placebo")
+#: the one default significance level of the generated prose
+DEFAULT_ALPHA = 0.05
+#: ``excluded`` rows with one of these windows (or none) apply to every window
+ALL_WINDOWS = ("", "all", "estimation", "*")
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+
+
+# --------------------------------------------------------------------------- formatting
+def _finite(x) -> bool:
+    if x is None or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
 
 
 def _pct(x) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x * 100:+.2f}%"
+    return f"{float(x) * 100:+.2f}%" if _finite(x) else "n/a"
 
 
 def _p(x) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.3f}"
+    return f"{float(x):.3f}" if _finite(x) else "n/a"
+
+
+def _level(alpha: float) -> str:
+    """``0.05`` -> ``"5%"``, ``0.025`` -> ``"2.5%"``."""
+    pct = alpha * 100
+    return f"{pct:.0f}%" if abs(pct - round(pct)) < 1e-9 else f"{pct:g}%"
+
+
+def _name(test: str) -> str:
+    return str(test).replace("_", " ")
+
+
+def _and(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _article(word: str) -> str:
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
-def _strength(p, alpha=0.05) -> str:
-    if p is None or not math.isfinite(p):
+def _rejects(p, alpha: float) -> bool:
+    return _finite(p) and float(p) < alpha
+
+
+def _strength(p, alpha: float = DEFAULT_ALPHA) -> str:
+    if not _finite(p):
         return "cannot be judged (no p-value)"
+    p = float(p)
     if p < alpha / 5:
         return "is clearly distinguishable from ordinary moves"
     if p < alpha:
-        return f"is distinguishable from ordinary moves at the {alpha:.0%} level"
+        return f"is distinguishable from ordinary moves at the {_level(alpha)} level"
     if p < 2 * alpha:
-        return "is only weakly distinguishable from ordinary moves (below 10% but not 5%)"
+        return (f"is only weakly distinguishable from ordinary moves (below {_level(2 * alpha)} "
+                f"but not {_level(alpha)})")
     return "is not distinguishable from ordinary moves of that length"
 
 
+def md_escape(text) -> str:
+    """``text`` made inert in Markdown and HTML: HTML-escaped, Markdown punctuation backslashed.
+
+    Parameters
+    ----------
+    text : object
+        Any value read from data (an id, a title, a ticker); ``str()`` is applied.
+
+    Returns
+    -------
+    str
+        Safe to put inside a Markdown or HTML template.
+
+    Examples
+    --------
+    >>> md_escape("<img src=x onerror=alert(1)>")
+    '&lt;img src=x onerror=alert\\\\(1\\\\)&gt;'
+    >>> md_escape("us-potash-easing-2025")
+    'us-potash-easing-2025'
+    """
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=True))
+
+
+# --------------------------------------------------------------------------- the sample
+def excluded_records(excluded) -> list[dict]:
+    """The firms a result excluded, as ``{"firm", "window", "reason"}`` records.
+
+    Parameters
+    ----------
+    excluded : pandas.DataFrame, dict, list of dict or None
+        ``EventStudyResult.excluded``: a tidy frame ``firm, window, reason``, or the
+        older dict ``firm -> reason`` (every window).
+
+    Returns
+    -------
+    list of dict
+        ``window`` is ``None`` for an exclusion that applies to every window.
+
+    Raises
+    ------
+    ReportError
+        A frame without ``firm`` and ``reason`` columns.
+
+    Examples
+    --------
+    >>> excluded_records({"LXU": "no data before 2024-11-01"})
+    [{'firm': 'LXU', 'window': None, 'reason': 'no data before 2024-11-01'}]
+    """
+    if excluded is None:
+        return []
+    if isinstance(excluded, dict):
+        return [{"firm": str(f), "window": None, "reason": str(r)} for f, r in excluded.items()]
+    if hasattr(excluded, "columns"):
+        missing = {"firm", "reason"} - set(excluded.columns)
+        if missing:
+            raise ReportError(
+                f"excluded: expected a frame with columns firm, window, reason; missing {', '.join(sorted(missing))}"
+            )
+        rows = excluded.to_dict(orient="records")
+    else:
+        rows = list(excluded)
+    out = []
+    for r in rows:
+        w = r.get("window")
+        if w is None or (isinstance(w, float) and math.isnan(w)) or str(w).strip().lower() in ALL_WINDOWS:
+            w = None
+        reason = r.get("reason")
+        reason = "no reason given" if reason is None or (isinstance(reason, float) and math.isnan(reason)) else reason
+        out.append({"firm": str(r["firm"]), "window": None if w is None else str(w), "reason": str(reason)})
+    return out
+
+
+def excluded_in(excluded, window: str | None = None) -> dict[str, str]:
+    """Firms excluded from ``window`` (or from every window), with their reason.
+
+    Parameters
+    ----------
+    excluded : pandas.DataFrame, dict or None
+        See :func:`excluded_records`.
+    window : str, optional
+        A window label such as ``"(0,1)"``; ``None`` collects every exclusion.
+
+    Returns
+    -------
+    dict
+        ``firm -> reason``, first reason per firm.
+
+    Examples
+    --------
+    >>> rows = [{"firm": "IPI", "window": "(0,5)", "reason": "no data after 2026-08-13"}]
+    >>> excluded_in(rows, "(0,1)"), excluded_in(rows, "(0,5)")
+    ({}, {'IPI': 'no data after 2026-08-13'})
+    """
+    out: dict[str, str] = {}
+    for r in excluded_records(excluded):
+        if window is None or r["window"] is None or r["window"] == window:
+            out.setdefault(r["firm"], r["reason"])
+    return out
+
+
+def describe_group(firms, excluded=None, window: str | None = None) -> str:
+    """The firms of a group actually used, then each excluded one with its reason.
+
+    Parameters
+    ----------
+    firms : list of str
+        The group as requested.
+    excluded : pandas.DataFrame, dict or None
+        See :func:`excluded_records`.
+    window : str, optional
+        The window the sample is stated for.
+
+    Returns
+    -------
+    str
+        e.g. ``"CF (LXU excluded: no data before 2024-11-01)"``.
+
+    Examples
+    --------
+    >>> describe_group(["CF", "LXU"], {"LXU": "no data before 2024-11-01"})
+    'CF (LXU excluded: no data before 2024-11-01)'
+    >>> describe_group(["CF", "LXU"])
+    'CF, LXU'
+    """
+    gone = excluded_in(excluded, window)
+    used = [f for f in firms if f not in gone]
+    dropped = [f"{f} excluded: {gone[f]}" for f in firms if f in gone]
+    text = ", ".join(used) if used else "no firm"
+    return text + (f" ({'; '.join(dropped)})" if dropped else "")
+
+
+def exclusion_notes(excluded, windows=None) -> list[str]:
+    """One sample note per excluded firm and reason, naming the windows it was dropped from.
+
+    Parameters
+    ----------
+    excluded : pandas.DataFrame, dict or None
+        See :func:`excluded_records`.
+    windows : list of str, optional
+        All windows of the study: a firm dropped from each of them is "excluded from every window".
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> exclusion_notes({"LXU": "0 valid estimation returns < min_estimation_obs=120"})
+    ['LXU excluded from every window: 0 valid estimation returns < min_estimation_obs=120']
+    """
+    grouped: dict[tuple[str, str], list] = {}
+    for r in excluded_records(excluded):
+        grouped.setdefault((r["firm"], r["reason"]), []).append(r["window"])
+    out = []
+    for (firm, reason), wins in grouped.items():
+        named = [w for w in dict.fromkeys(wins) if w is not None]
+        if None in wins or (windows is not None and set(windows) <= set(named)):
+            where = "every window"
+        else:
+            where = ", ".join(named)
+        out.append(f"{firm} excluded from {where}: {reason}")
+    return out
+
+
+# --------------------------------------------------------------------------- the conclusion
+def robust_agreement(p_values: dict, main_test: str, alpha: float = DEFAULT_ALPHA, robust=ROBUST_TESTS) -> str:
+    """The sentence on whether the other dependence-robust tests agree with the main test.
+
+    Parameters
+    ----------
+    p_values : dict
+        ``test name -> p-value`` for one window.
+    main_test : str
+        The headline test (left out of the comparison).
+    alpha : float
+        The significance level every test is judged at.
+    robust : sequence of str
+        The dependence-robust tests.
+
+    Returns
+    -------
+    str
+        "agree" only when the main test and every other robust test reject at ``alpha``;
+        otherwise the tests that do not reject are named.
+
+    Examples
+    --------
+    >>> robust_agreement({"patell_z": 0.01, "bmp_kp": 0.03, "placebo": 0.30}, "patell_z")
+    'The other dependence-robust tests do not all agree: bmp kp rejects at the 5% level, placebo does not (bmp kp p = 0.030; placebo p = 0.300).'
+    """
+    others = [(k, p_values[k]) for k in robust if k in p_values and k != main_test]
+    if not others:
+        return (f"No other dependence-robust test is available for this window, so the {_name(main_test)} "
+                f"test stands alone.")
+    level = _level(alpha)
+    rej = [_name(k) for k, v in others if _rejects(v, alpha)]
+    keep = [_name(k) for k, v in others if _finite(v) and not _rejects(v, alpha)]
+    none = [_name(k) for k, v in others if not _finite(v)]
+    tail = " (" + "; ".join(f"{_name(k)} p = {_p(v)}" for k, v in others) + ")"
+    if none:
+        tail += f"; {_and(none)} {'gives' if len(none) == 1 else 'give'} no p-value"
+    p_main = p_values.get(main_test)
+    if not _finite(p_main):
+        parts = ([f"{_and(rej)} {'rejects' if len(rej) == 1 else 'reject'} at the {level} level"] if rej else [])
+        parts += [f"{_and(keep)} {'does' if len(keep) == 1 else 'do'} not"] if keep else []
+        return "Of the other dependence-robust tests, " + (", ".join(parts) or "none gives a p-value") + tail + "."
+    if len(rej) == len(others):
+        if _rejects(p_main, alpha):
+            return f"The other dependence-robust tests agree: each rejects at the {level} level{tail}."
+        return (f"Every other dependence-robust test rejects at the {level} level{tail}, although the "
+                f"{_name(main_test)} test does not.")
+    if not rej:
+        if _rejects(p_main, alpha):
+            return (f"None of the other dependence-robust tests rejects at the {level} level{tail}, so the "
+                    f"{_name(main_test)} test's rejection is not confirmed.")
+        return f"No other dependence-robust test rejects at the {level} level either{tail}."
+    rest = keep + none
+    return (f"The other dependence-robust tests do not all agree: {_and(rej)} "
+            f"{'rejects' if len(rej) == 1 else 'reject'} at the {level} level, {_and(rest)} "
+            f"{'does' if len(rest) == 1 else 'do'} not{tail}.")
+
+
 def conclusion(*, event: dict, session, tests, window: str, main_test: str, treated, control=None,
-               comparison=None, confounders=None, expected_sign=None, model: str = "market") -> str:
+               comparison=None, confounders=None, expected_sign=None, model: str = "market",
+               alpha: float = DEFAULT_ALPHA, excluded=None) -> str:
     """A short plain-language conclusion that follows from the numbers and claims nothing beyond them.
 
     Parameters
@@ -70,15 +347,20 @@ def conclusion(*, event: dict, session, tests, window: str, main_test: str, trea
     main_test : str
         The headline test name, e.g. ``"placebo"``.
     treated, control : list of str
-        The firms of each group (``control`` only for the comparison sentence).
+        The firms of each group as requested; the text names only those used.
     comparison : pandas.DataFrame, optional
-        ``GroupComparison.to_frame()`` (``window, caar_control, diff, p_placebo``).
+        ``GroupComparison.to_frame()`` (``window, caar_control, diff, p_placebo``, and
+        ``n_control`` when present).
     confounders : pandas.DataFrame, optional
         Catalog events inside the window (``event_id, day``).
     expected_sign : int, optional
         +1 or -1, the sign the event kind suggests for the treated firms.
     model : str
         The normal-return model's name.
+    alpha : float
+        The significance level of every judgement in the text (default :data:`DEFAULT_ALPHA`).
+    excluded : pandas.DataFrame or dict, optional
+        The firms the study excluded (``EventStudyResult.excluded``); see :func:`excluded_records`.
 
     Returns
     -------
@@ -88,7 +370,9 @@ def conclusion(*, event: dict, session, tests, window: str, main_test: str, trea
     Raises
     ------
     ReportError
-        ``window`` is not in ``tests``.
+        ``window`` is not in ``tests``; ``alpha`` is not in (0, 1); or the ``n`` of the
+        test table (or ``n_control`` of the comparison) differs from the number of firms
+        named after removing ``excluded``: a sample that cannot be stated is refused.
 
     Examples
     --------
@@ -103,43 +387,63 @@ def conclusion(*, event: dict, session, tests, window: str, main_test: str, trea
     """
     import pandas as pd
 
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise ReportError(f"conclusion: alpha={alpha!r} must be a level strictly between 0 and 1")
     t = tests[tests["window"] == window]
     if t.empty:
         raise ReportError(f"conclusion: window {window} is not in the test table")
+    treated, control = list(treated), list(control or [])
+    gone = excluded_in(excluded, window)
+    used_t = [f for f in treated if f not in gone]
+    used_c = [f for f in control if f not in gone]
     caar = float(t["caar"].iloc[0]) if "caar" in t else float("nan")
-    byname = dict(zip(t["test"], t["p_value"]))
-    n = int(t["n"].max())
-    p_main = byname.get(main_test, float("nan"))
+    p_values = dict(zip(t["test"], t["p_value"]))
+    row = t[t["test"] == main_test]
+    n = int((row if len(row) else t)["n"].max())
+    if n != len(used_t):
+        raise ReportError(
+            f"conclusion: the test table has n = {n} treated firms over {window} but {len(used_t)} are named "
+            f"({', '.join(used_t) or 'none'}): pass the result's excluded frame as excluded="
+        )
+    p_main = p_values.get(main_test, float("nan"))
     when = pd.Timestamp(session).date()
+    firms = "firm" if n == 1 else "firms"
     out = [
         f"On {event.get('title') or event.get('event_id')} ({event.get('timestamp')} UTC; first reacting "
-        f"session {when}), the {n} treated firms ({', '.join(treated)}) had a cumulative average abnormal "
-        f"return of {_pct(caar)} over days {window} under the {model.replace('_', '-')} model."
+        f"session {when}), the {n} treated {firms} ({', '.join(used_t)}) had a cumulative average abnormal "
+        f"return of {_pct(caar)} over days {window} under the {str(model).replace('_', '-')} model.",
+        f"By the {_name(main_test)} test (p = {_p(p_main)}) this move {_strength(p_main, alpha)}.",
+        robust_agreement(p_values, main_test, alpha),
     ]
-    out.append(f"By the {main_test.replace('_', ' ')} test (p = {_p(p_main)}) this move {_strength(p_main)}.")
-    robust = [(k, byname[k]) for k in ROBUST_TESTS if k in byname and k != main_test]
-    if robust:
-        sig = [k for k, v in robust if pd.notna(v) and v < 0.05]
-        agree = "agree" if (len(sig) == 0) == (not (pd.notna(p_main) and p_main < 0.05)) else "do not all agree"
-        out.append(
-            "The other dependence-robust tests " + agree + " ("
-            + ", ".join(f"{k.replace('_', ' ')} p = {_p(v)}" for k, v in robust) + ")."
-        )
     if comparison is not None and len(comparison):
         c = comparison[comparison["window"] == window]
         if len(c):
             r = c.iloc[0]
+            if "n_control" in c.columns and _finite(r["n_control"]) and int(r["n_control"]) != len(used_c):
+                raise ReportError(
+                    f"conclusion: the comparison has n_control = {int(r['n_control'])} over {window} but "
+                    f"{len(used_c)} control firms are named ({', '.join(used_c) or 'none'}): pass excluded="
+                )
             out.append(
-                f"Against the control firms ({', '.join(control or [])}), whose CAAR was {_pct(r['caar_control'])}, "
+                f"Against the control firms ({', '.join(used_c)}), whose CAAR was {_pct(r['caar_control'])}, "
                 f"the difference is {_pct(r['diff'])} (placebo p = {_p(r['p_placebo'])})."
             )
-    if expected_sign and math.isfinite(caar) and caar != 0:
+    if any(f in gone for f in treated + control):
+        parts = [f"treated: {describe_group(treated, excluded, window)}"]
+        if control:
+            parts.append(f"control: {describe_group(control, excluded, window)}")
+        out.append(f"Firms used over days {window}: " + "; ".join(parts) + ".")
+    if expected_sign and _finite(caar) and caar != 0:
         same = (caar > 0) == (expected_sign > 0)
+        if not _finite(p_main):
+            caveat = ", but without a p-value the move cannot be judged"
+        elif not _rejects(p_main, alpha):
+            caveat = ", but the move is within ordinary variation"
+        else:
+            caveat = ""
         out.append(
-            f"The sign {'matches' if same else 'is opposite to'} what {_article(str(event.get('kind')))} event suggests for "
-            f"the treated firms ({'up' if expected_sign > 0 else 'down'})"
-            + ("" if (pd.notna(p_main) and p_main < 0.05) else ", but the move is within ordinary variation")
-            + "."
+            f"The sign {'matches' if same else 'is opposite to'} what {_article(str(event.get('kind')))} event "
+            f"suggests for the treated firms ({'up' if expected_sign > 0 else 'down'}){caveat}."
         )
     if confounders is not None and len(confounders):
         names = ", ".join(f"{r['event_id']} (day {r['day']})" for _, r in confounders.iterrows())
@@ -148,7 +452,135 @@ def conclusion(*, event: dict, session, tests, window: str, main_test: str, trea
             f"event from them."
         )
     out.append(
-        f"With {n} firms, cross-sectional tests have few degrees of freedom; the placebo p "
+        f"With {n} {firms}, cross-sectional tests have few degrees of freedom; the placebo p "
         f"is the most assumption-free of these numbers."
     )
     return " ".join(out)
+
+
+# --------------------------------------------------------------------------- notes and headers
+def notes_html(notes, *, title: str = "Sample notes", empty: str | None = None) -> str:
+    """The visible "Sample notes" box: every note as escaped text in a bordered list.
+
+    Parameters
+    ----------
+    notes : list of str or dict
+        Note texts, or records with a ``text`` key (as :func:`analysis.recorder.capture_notes` stores).
+    title : str
+        The box heading.
+    empty : str, optional
+        Text shown when there is no note; default "None: every requested firm was used.".
+
+    Returns
+    -------
+    str
+        An HTML fragment (a ``div``), with every note HTML-escaped.
+
+    Examples
+    --------
+    >>> "&lt;b&gt;" in notes_html(["<b>"])
+    True
+    """
+    texts = [n.get("text", "") if isinstance(n, dict) else str(n) for n in notes or []]
+    texts = [t for t in dict.fromkeys(texts) if t]
+    if texts:
+        body = "<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in texts) + "</ul>"
+    else:
+        body = f"<p>{html.escape(empty or 'None: every requested firm was used in every window.')}</p>"
+    return (
+        '<div class="sample-notes" style="border:1px solid #c9a227;background:#fffbea;'
+        'padding:0.4em 1em;margin:0.6em 0;border-radius:4px">'
+        f"<strong>{html.escape(title)}</strong>{body}</div>"
+    )
+
+
+def catalog_header(study, window: str) -> str:
+    """The catalog notebook's header: coverage, main window and the firms used per event.
+
+    Parameters
+    ----------
+    study : analysis.catalog_study.CatalogStudy
+        The catalog-wide study.
+    window : str
+        The main window label.
+
+    Returns
+    -------
+    str
+        Markdown, data escaped with :func:`md_escape`. The groups are stated from each
+        event's result, so an event whose control lost a firm says so.
+
+    Examples
+    --------
+    >>> header = catalog_header(study, "(0,1)")   # doctest: +SKIP
+    """
+    table = study.to_frame(window)
+    s = study.settings
+    want_t, want_c = list(s.get("treated") or []), list(s.get("control") or [])
+    combos: dict[tuple[str, str], list[str]] = {}
+    for _, r in table[table["status"] == "ok"].iterrows():
+        res = study.results.get(r["event_id"])
+        gone = excluded_in(getattr(res, "excluded", None), window) if res is not None else {}
+        key = (describe_group(want_t, gone), describe_group(want_c, gone))
+        combos.setdefault(key, []).append(str(r["event_id"]))
+    lines = [
+        f"{study.n_covered} of {study.n_events} catalog events covered by the data; main window "
+        f"{md_escape(window)}."
+    ]
+    if len(combos) == 1:
+        (t, c), _ = next(iter(combos.items()))
+        lines.append(f"Every covered event uses treated {md_escape(t)} and control {md_escape(c)}.")
+    else:
+        for (t, c), ids in combos.items():
+            lines.append(
+                f"- treated {md_escape(t)}, control {md_escape(c)}: {len(ids)} event{'' if len(ids) == 1 else 's'} "
+                f"({md_escape(', '.join(ids))})"
+            )
+    return "\n".join(lines[:1] + ([""] if len(combos) > 1 else []) + lines[1:])
+
+
+def sensitivity_notes(sens, min_months: int | None = None) -> list[str]:
+    """Notes on firms whose commodity betas rest on a short history.
+
+    Parameters
+    ----------
+    sens : sensitivity result
+        The result of :func:`analysis.potash_sensitivity` (``to_frame()`` with ``ticker``,
+        ``nobs``, ``first_month``; ``window`` the rolling window in months).
+    min_months : int, optional
+        Fewer months than this makes a note; default the result's rolling window.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> notes = sensitivity_notes(sens)   # doctest: +SKIP
+    """
+    own = getattr(sens, "notes", None)
+    if own is not None and not callable(own) and min_months is None:
+        return list(own)
+    limit = int(min_months if min_months is not None else getattr(sens, "window", 36))
+    df = sens.to_frame()
+    return [
+        f"{r.ticker} has only {int(r.nobs)} months of data (from {r.first_month}), fewer than {limit}: "
+        f"its betas are imprecise"
+        for r in df.itertuples() if int(r.nobs) < limit
+    ]
+
+
+__all__ = [
+    "ROBUST_TESTS",
+    "DEFAULT_ALPHA",
+    "conclusion",
+    "robust_agreement",
+    "excluded_records",
+    "excluded_in",
+    "describe_group",
+    "exclusion_notes",
+    "notes_html",
+    "catalog_header",
+    "sensitivity_notes",
+    "md_escape",
+]

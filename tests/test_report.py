@@ -206,7 +206,7 @@ def test_conclusion_follows_the_numbers():
     assert "matches what an easing event suggests" in text and "within ordinary variation" in text
     strong = tests.assign(p_value=[0.004, 0.01, 0.02])
     text = report.conclusion(event=ev, session="2025-12-15", tests=strong, window="(0,1)", main_test="placebo",
-                             treated=["NTR"], expected_sign=1)
+                             treated=["NTR", "MOS", "IPI", "ICL"], expected_sign=1)
     assert "clearly distinguishable" in text and "is opposite to" in text
 
 
