@@ -45,6 +45,8 @@ _EXPORTS = {
     "group_tickers": "catalog",
     "align_events": "catalog",
     "confounders_in_window": "catalog",
+    "Case": "case",
+    "as_case": "case",
     # engine
     "event_study": "eventstudy",
     "compare_groups": "eventstudy",

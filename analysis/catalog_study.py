@@ -323,9 +323,7 @@ def _group_default(case_key, case, universe, exchange, offline):
     group = case.get(case_key)
     if not group:
         raise CatalogError(f"case.toml has no {case_key!r}: name the universe group, e.g. {case_key} = \"...\"")
-    tick = group_tickers(group, universe, offline_only=config.is_offline(offline))
-    cal = dict(zip(universe["ticker"], universe["calendar"]))
-    return [t for t in tick if cal.get(t) == exchange]
+    return group_tickers(group, universe, offline_only=config.is_offline(offline), exchange=exchange)
 
 
 def study_catalog(

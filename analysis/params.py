@@ -175,8 +175,9 @@ def group_members(universe, group: str, exchange: str, offline: bool) -> list[st
     A group name means its listings that trade on the event's calendar, so the default
     study is the same online and offline (NTR.TO or SDF.DE need their own exchange).
     """
-    sel = universe[(universe["group"] == group) & (universe["calendar"] == exchange)]
-    return list(sel["ticker"][sel["offline"]]) if offline else list(sel["ticker"])
+    from .catalog import group_tickers
+
+    return group_tickers(group, universe, offline_only=offline, exchange=exchange)
 
 
 def _firms(name, value, universe, offline, exchange) -> tuple[str | list[str], list[str]]:
