@@ -27,6 +27,7 @@ import pandas as pd
 from .calendars import align_event, get_calendar
 from .errors import AlignmentError, CaseError, CatalogError
 from .ids import check_event_id, check_group, check_ticker
+from .windows import window_rows
 
 KINDS = ("easing", "tightening", "confounder")
 EVENT_COLUMNS = ("event_id", "date", "time_utc", "kind", "scope", "title", "confidence", "source_url")
@@ -517,8 +518,8 @@ def confounders_in_window(
     pos = sessions.get_indexer([pd.Timestamp(event_session)])[0]
     if pos < 0:
         raise AlignmentError(f"{pd.Timestamp(event_session).date()} is not in the session index")
-    lo = sessions[max(pos + window[0], 0)]
-    hi = sessions[min(pos + window[1], len(sessions) - 1)]
+    start, stop = window_rows(pos, window, len(sessions), clip=True)  # clip: look up to the data's edges
+    lo, hi = (sessions[start], sessions[stop - 1]) if stop > start else (pd.Timestamp.max, pd.Timestamp.min)
     sel = ev[(ev["session"] >= lo) & (ev["session"] <= hi) & ~ev["event_id"].isin(exclude)].copy()
     sel["day"] = [int(sessions.get_indexer([s])[0]) - pos if s in sessions else None for s in sel["session"]]
     return sel.reset_index(drop=True)
