@@ -6,6 +6,21 @@ a parameter and records through one :class:`Recorder`:
 * ``rec.table(name, df)``   -> ``tables/<notebook>_<name>.csv``
 * ``rec.figure(name, fig)`` -> ``figures/<notebook>_<name>.png``
 * ``rec[key] = value``      -> ``results/<notebook>.json`` on ``rec.save()``
+* ``with rec.capture(): ...`` -> Python warnings raised in the block become *notes*
+  (``results["notes"]``), shown as a "Sample notes" box (:meth:`Recorder.notes_box`),
+  never as raw warning text in the HTML
+* ``rec.show_figure(name, fig, caption)`` -> saved, displayed once, closed
+
+The headline numbers the index and the manifest read are one typed contract,
+:class:`KeyNumbers` (built by :func:`key_numbers` from the results objects). Display
+tables (the escaped test grid, coverage, event and role tables) live in
+:mod:`analysis.present`.
+
+Warnings, classified (:func:`capture_notes`): ``DeprecationWarning``,
+``PendingDeprecationWarning`` and ``FutureWarning`` are library maintenance messages
+and are kept in ``results["library_warnings"]`` only; every other warning (the
+engine's ``EventStudyWarning``, data warnings, numpy's ``RuntimeWarning``) is a note
+the reader sees.
 
 Values go through :func:`jsonable` (numpy scalars, Timestamps, Periods, frames; NaN and
 infinities become ``null``, never a number). Every file is written atomically
@@ -20,13 +35,21 @@ Stdlib only at import; pandas, numpy and matplotlib load inside the functions.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import math
+import warnings
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ._io import atomic_write_bytes, atomic_write_text
-from .narrative import ROBUST_TESTS
+from .errors import ReportError
+from .narrative import excluded_in, notes_html
+from .present import highlight_tests  # noqa: F401  (re-exported: its home before the split)
+
+#: warning categories kept out of the notes box (library maintenance, not the sample)
+LIBRARY_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 
 
 def jsonable(obj):
@@ -100,7 +123,8 @@ class Recorder:
     def __init__(self, output_dir, notebook: str):
         self.notebook = notebook
         self.dir = Path(output_dir) if output_dir else None
-        self.results: dict = {"notebook": notebook, "tables": {}, "figures": {}}
+        self.results: dict = {"notebook": notebook, "tables": {}, "figures": {}, "notes": [],
+                              "library_warnings": []}
 
     def table(self, name: str, df, *, index: bool = False):
         """Write ``df`` to ``tables/<notebook>_<name>.csv`` and list it in the results.
@@ -158,6 +182,86 @@ class Recorder:
     def __getitem__(self, key: str):
         return self.results[key]
 
+    def capture(self):
+        """Context manager: warnings raised inside become notes of this recorder.
+
+        Returns
+        -------
+        contextlib.AbstractContextManager
+            See :func:`capture_notes`.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> rec = Recorder(None, "x")
+        >>> with rec.capture():
+        ...     warnings.warn("LXU excluded: no data before 2024-11-01")
+        >>> rec.notes
+        ['LXU excluded: no data before 2024-11-01']
+        """
+        return capture_notes(self)
+
+    def note(self, text: str, category: str = "sample") -> None:
+        """Add one note (shown in the notes box, stored in ``results["notes"]``), once.
+
+        Parameters
+        ----------
+        text : str
+            The note, plain text (it is escaped when rendered).
+        category : str
+            Where it comes from, e.g. ``"sample"`` or a warning class name.
+        """
+        _add_note(self.results["notes"], {"category": category, "text": str(text)})
+
+    @property
+    def notes(self) -> list[str]:
+        """The note texts recorded so far, in order, without repeats."""
+        return [n["text"] for n in self.results["notes"]]
+
+    def notes_box(self, title: str = "Sample notes"):
+        """The notes as an escaped HTML box for ``display`` (:func:`analysis.narrative.notes_html`).
+
+        Parameters
+        ----------
+        title : str
+            The box heading.
+
+        Returns
+        -------
+        IPython.display.HTML
+        """
+        from IPython.display import HTML
+
+        return HTML(notes_html(self.results["notes"], title=title))
+
+    def show_figure(self, name: str, fig, caption: str | None = None, *, dpi: int = 110) -> None:
+        """Save ``fig`` (:meth:`figure`), display it once with its caption, then close it.
+
+        Closing keeps the inline backend from drawing the figure a second time at the end
+        of the cell. The caption is plain text, escaped.
+
+        Parameters
+        ----------
+        name : str
+            The figure's short name.
+        fig : matplotlib.figure.Figure
+            The figure.
+        caption : str, optional
+            One sentence saying what the figure shows.
+        dpi : int
+            Resolution of the PNG.
+        """
+        import html
+
+        import matplotlib.pyplot as plt
+        from IPython.display import HTML, display
+
+        self.figure(name, fig, dpi=dpi)
+        display(fig)
+        plt.close(fig)
+        if caption:
+            display(HTML(f'<p class="caption"><em>{html.escape(caption)}</em></p>'))
+
     def save(self) -> Path | None:
         """Write ``results/<notebook>.json`` (merged into the run's ``results.json`` by the runner).
 
@@ -178,47 +282,231 @@ class Recorder:
         return path
 
 
-def highlight_tests(tests, robust=ROBUST_TESTS, alpha: float = 0.05):
-    """The tidy test table as a window x test grid of ``statistic (p)``, robust tests highlighted.
+# =========================================================================== notes
+def _add_note(notes: list, note: dict) -> None:
+    if not any(n["text"] == note["text"] and n.get("category") == note.get("category") for n in notes):
+        notes.append(note)
+
+
+@contextlib.contextmanager
+def capture_notes(into=None):
+    """Capture the Python warnings raised inside the block as notes instead of printing them.
 
     Parameters
     ----------
-    tests : pandas.DataFrame
-        The tidy battery (``window, test, statistic, p_value``), e.g. ``EventStudyResult.tests``.
-    robust : sequence of str
-        Test names to shade (default: the dependence-robust tests and the placebo).
-    alpha : float
-        p-values below it are bold.
+    into : Recorder or list, optional
+        Where the notes go: a :class:`Recorder` (its ``results["notes"]`` and
+        ``results["library_warnings"]``), a list (records appended), or ``None`` (a new list).
+
+    Yields
+    ------
+    list
+        The list the reader-facing notes are appended to (records ``category``, ``text``).
+
+    Notes
+    -----
+    ``warnings.catch_warnings(record=True)`` with the filter ``"always"``, so a warning
+    seen before is captured again; repeats are stored once. Deprecation and future
+    warnings (:data:`LIBRARY_WARNINGS`) go to ``library_warnings`` only. The warning state
+    is restored when the block ends, also on an exception.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with capture_notes() as notes:
+    ...     warnings.warn("IPI excluded from (0,5): no data after 2026-08-13")
+    ...     warnings.warn("old API", DeprecationWarning)
+    >>> [n["text"] for n in notes]
+    ['IPI excluded from (0,5): no data after 2026-08-13']
+    """
+    if isinstance(into, Recorder):
+        notes, library = into.results["notes"], into.results["library_warnings"]
+    else:
+        notes = into if isinstance(into, list) else []
+        library = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield notes
+        finally:
+            for w in caught:
+                rec = {"category": w.category.__name__, "text": str(w.message)}
+                _add_note(library if issubclass(w.category, LIBRARY_WARNINGS) else notes, rec)
+
+
+# =========================================================================== key numbers
+@dataclass(frozen=True)
+class KeyNumbers:
+    """The headline numbers of one event-study run: the contract between notebook, manifest and index.
+
+    Parameters
+    ----------
+    window : str
+        The main window label, e.g. ``"(0,1)"``.
+    test : str
+        The main test's name.
+    caar_treated : float or None
+        The treated group's CAAR over ``window`` (a fraction).
+    p_value : float or None
+        The main test's p-value for the treated group.
+    n : int
+        Treated firms behind ``caar_treated`` (after exclusions).
+    n_control : int or None
+        Control firms behind ``caar_control``.
+    caar_control, diff, p_placebo_diff : float or None
+        The control group's CAAR, treated minus control, and the placebo p of the difference.
+    excluded : tuple of str
+        ``"<firm>: <reason>"`` for every requested firm not used over ``window``.
+
+    Examples
+    --------
+    >>> k = KeyNumbers(window="(0,1)", test="placebo", caar_treated=-0.0434, p_value=0.0625, n=4)
+    >>> KeyNumbers.from_dict(k.to_dict()) == k
+    True
+    """
+
+    window: str
+    test: str
+    caar_treated: float | None
+    p_value: float | None
+    n: int
+    n_control: int | None = None
+    caar_control: float | None = None
+    diff: float | None = None
+    p_placebo_diff: float | None = None
+    excluded: tuple = ()
+
+    REQUIRED = ("window", "test", "caar_treated", "p_value", "n")
+
+    def to_dict(self) -> dict:
+        """The numbers as plain JSON values (NaN -> ``None``), in the field order.
+
+        Returns
+        -------
+        dict
+        """
+        return jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> KeyNumbers:
+        """Read the contract back from ``results.json`` or a manifest.
+
+        Parameters
+        ----------
+        data : dict
+            A ``key`` dict written by :meth:`to_dict`.
+
+        Returns
+        -------
+        KeyNumbers
+
+        Raises
+        ------
+        ReportError
+            A required field is missing or ``n`` is not a whole number.
+        """
+        if not isinstance(data, dict):
+            raise ReportError(f"key numbers: expected a mapping, got {type(data).__name__}")
+        missing = [k for k in cls.REQUIRED if k not in data]
+        if missing:
+            raise ReportError(f"key numbers: missing {', '.join(missing)} (have {', '.join(map(str, data)) or 'nothing'})")
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in data.items() if k in names}
+        if isinstance(kw["n"], bool) or not isinstance(kw["n"], (int, float)) or kw["n"] != int(kw["n"]):
+            raise ReportError(f"key numbers: n={kw['n']!r} is not a number of firms")
+        kw["n"] = int(kw["n"])
+        kw["excluded"] = tuple(kw.get("excluded") or ())
+        return cls(**kw)
+
+    @classmethod
+    def from_results(cls, results: dict) -> KeyNumbers | None:
+        """The run's headline from its merged ``results.json`` (``{notebook: results}``).
+
+        Parameters
+        ----------
+        results : dict
+            The merged results of a run.
+
+        Returns
+        -------
+        KeyNumbers or None
+            ``event_study``'s ``key``, else the first notebook key holding a
+            ``caar_treated``; ``None`` when no notebook recorded one.
+        """
+        keys = [(results.get("event_study") or {}).get("key")]
+        keys += [r.get("key") for r in results.values() if isinstance(r, dict)]
+        for k in keys:
+            if isinstance(k, dict) and "caar_treated" in k:
+                return cls.from_dict(k)
+        return None
+
+
+def _frame(obj):
+    return obj.to_frame() if hasattr(obj, "to_frame") and not hasattr(obj, "columns") else obj
+
+
+def key_numbers(tests, window: str, test: str, comparison=None, *, treated=None, control=None,
+                excluded=None) -> KeyNumbers:
+    """The :class:`KeyNumbers` of a run, read from its results objects.
+
+    Parameters
+    ----------
+    tests : EventStudyResult or pandas.DataFrame
+        The treated group's study, or its tidy battery with ``caar`` and ``n`` columns.
+    window : str
+        The main window label.
+    test : str
+        The main test.
+    comparison : GroupComparison or pandas.DataFrame, optional
+        The treated-versus-control comparison (``caar_control, diff, p_placebo, n_control``).
+    treated, control : list of str, optional
+        The groups as requested: with ``excluded``, the firms not used are listed.
+    excluded : pandas.DataFrame or dict, optional
+        ``EventStudyResult.excluded`` of the study holding both groups.
 
     Returns
     -------
-    pandas.io.formats.style.Styler
-        Cells and index labels HTML-escaped.
+    KeyNumbers
+
+    Raises
+    ------
+    ReportError
+        ``window`` or ``test`` is not in the battery.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> t = pd.DataFrame({"window": ["(0,1)"], "test": ["placebo"], "statistic": [-1.0], "p_value": [0.01]})
-    >>> "-1.000 (0.010)" in highlight_tests(t).to_html()
-    True
+    >>> t = pd.DataFrame({"window": ["(0,1)"], "test": ["placebo"], "p_value": [0.0625], "n": [4],
+    ...                   "caar": [-0.0434]})
+    >>> key_numbers(t, "(0,1)", "placebo").n
+    4
     """
-    import pandas as pd
+    t = _frame(tests)
+    row = t[(t["window"] == window) & (t["test"] == test)]
+    if row.empty:
+        raise ReportError(f"key numbers: no {test!r} row for window {window} in the test table")
+    r = row.iloc[0]
+    kw = {"window": window, "test": test, "caar_treated": r["caar"], "p_value": r["p_value"], "n": int(r["n"])}
+    if comparison is not None:
+        c = _frame(comparison)
+        c = c[c["window"] == window]
+        if len(c):
+            g = c.iloc[0]
+            kw.update(caar_control=g["caar_control"], diff=g["diff"], p_placebo_diff=g["p_placebo"])
+            if "n_control" in c.columns:
+                kw["n_control"] = int(g["n_control"])
+    gone = excluded_in(excluded, window)
+    asked = list(treated or []) + list(control or [])
+    kw["excluded"] = tuple(f"{f}: {gone[f]}" for f in (asked or gone) if f in gone)
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in jsonable(kw).items()}
+    return KeyNumbers(**{**clean, "excluded": tuple(clean["excluded"])})
 
-    order = list(dict.fromkeys(tests["test"]))
-    wins = list(dict.fromkeys(tests["window"]))
-    stat = tests.pivot(index="window", columns="test", values="statistic").loc[wins, order]
-    p = tests.pivot(index="window", columns="test", values="p_value").loc[wins, order]
-    cell = stat.map(lambda v: "" if pd.isna(v) else f"{v:.3f}") + p.map(lambda v: "" if pd.isna(v) else f" ({v:.3f})")
-    robust = [t for t in order if t in robust]
 
-    def shade(col):
-        bg = "background-color: #fff3c4;" if col.name in robust else ""
-        return [bg + ("font-weight: bold;" if pd.notna(pv) and pv < alpha else "") for pv in p[col.name]]
-
-    return (
-        cell.style.apply(shade, axis=0)
-        .format(escape="html")
-        .format_index(escape="html", axis=0)
-        .format_index(escape="html", axis=1)
-        .set_caption(f"statistic (p-value); shaded: dependence-robust tests and the placebo; bold: p &lt; {alpha}")
-    )
+__all__ = [
+    "jsonable",
+    "Recorder",
+    "capture_notes",
+    "KeyNumbers",
+    "key_numbers",
+    "LIBRARY_WARNINGS",
+]

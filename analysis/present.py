@@ -1,0 +1,207 @@
+"""Display tables for the notebooks: built from results, escaped for HTML.
+
+The notebooks only call and display; every table they show is built here, so the
+notebook, ``results.json`` and the CSV tables cannot disagree.
+
+* :func:`safe_style` -- ``df.style`` with every cell and both indexes HTML-escaped
+  (``Styler.format(escape="html")``, ``format_index(escape="html")``): an id or a
+  ticker read from a case folder never becomes markup;
+* :func:`highlight_tests` -- the test battery as a window x test grid of
+  ``statistic (p)``, the dependence-robust tests shaded, p below ``alpha`` bold;
+* :func:`coverage_table`, :func:`event_table`, :func:`roles_table` -- the event-study
+  notebook's data coverage, event and universe tables.
+
+Values here are for display; ``results.json`` and the CSV tables keep full precision.
+Stdlib only at import; pandas loads inside the functions.
+"""
+
+from __future__ import annotations
+
+from .narrative import DEFAULT_ALPHA, ROBUST_TESTS
+
+
+def coverage_table(returns, session, estimation_window):
+    """Where each return series came from, the dates it covers and its gaps in the estimation window.
+
+    Parameters
+    ----------
+    returns : pandas.DataFrame
+        Daily returns, dates x tickers, as :func:`analysis.load_returns` (``attrs["sources"]``).
+    session : date-like
+        The event session (day 0); must be a row of ``returns``.
+    estimation_window : (int, int)
+        Relative sessions of the estimation window.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ticker, source, first, last, returns, missing in estimation window``.
+
+    Raises
+    ------
+    WindowRangeError
+        The estimation window runs past the data (:func:`analysis.windows.window_rows`).
+
+    Examples
+    --------
+    >>> import analysis
+    >>> r = analysis.load_returns(["NTR", "SPY"], "2024-11-01", "2026-03-31", offline=True)
+    >>> coverage_table(r, "2025-12-15", (-250, -11))["missing in estimation window"].tolist()
+    [0, 0]
+    """
+    import pandas as pd
+
+    from .windows import window_rows
+
+    pos = returns.index.get_loc(pd.Timestamp(session))
+    start, stop = window_rows(pos, tuple(estimation_window), len(returns.index), around=str(pd.Timestamp(session).date()))
+    est = returns.iloc[start:stop]
+    return pd.DataFrame({
+        "source": pd.Series(returns.attrs.get("sources", {}), dtype=object).reindex(returns.columns),
+        "first": returns.apply(lambda s: s.first_valid_index().date() if s.notna().any() else None),
+        "last": returns.apply(lambda s: s.last_valid_index().date() if s.notna().any() else None),
+        "returns": returns.notna().sum(),
+        "missing in estimation window": est.isna().sum(),
+    }).rename_axis("ticker").reset_index()
+
+
+def event_table(event: dict, session, exchange: str, policy: str):
+    """The event and its trading session as a two-column table (``field``, ``value``).
+
+    Parameters
+    ----------
+    event : dict
+        The catalog row (``event_id, timestamp, kind, title``).
+    session : date-like
+        The aligned event session (day 0).
+    exchange, policy : str
+        The calendar and the alignment policy.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> t = event_table({"event_id": "e1", "timestamp": "2025-12-13 11:49", "kind": "easing", "title": "T"},
+    ...                 "2025-12-15", "XNYS", "next")
+    >>> t.set_index("field").loc["event session (day 0)", "value"]
+    '2025-12-15'
+    """
+    import pandas as pd
+
+    rows = {
+        "event_id": event.get("event_id"), "announced (UTC)": event.get("timestamp"), "kind": event.get("kind"),
+        "title": event.get("title"), "calendar": exchange, "policy": policy,
+        "event session (day 0)": str(pd.Timestamp(session).date()),
+    }
+    return pd.DataFrame({"field": list(rows), "value": [None if v is None else str(v) for v in rows.values()]})
+
+
+def roles_table(universe, treated, control, benchmark):
+    """The study's firms with their role (treated, control, benchmark) and universe rows.
+
+    Parameters
+    ----------
+    universe : pandas.DataFrame
+        ``universe.csv`` (``ticker, name, exchange, currency, group``).
+    treated, control : list of str
+        The groups' tickers.
+    benchmark : str
+        The market-model regressor.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``role, ticker, name, exchange, currency, group``, treated first.
+
+    Examples
+    --------
+    >>> import analysis
+    >>> t = roles_table(analysis.load_universe(), ["NTR"], ["CF"], "SPY")
+    >>> t[["role", "ticker"]].values.tolist()
+    [['treated', 'NTR'], ['control', 'CF'], ['benchmark', 'SPY']]
+    """
+    role = {**{t: "treated" for t in treated}, **{t: "control" for t in control}, benchmark: "benchmark"}
+    order = {"treated": 0, "control": 1, "benchmark": 2}
+    out = universe[universe["ticker"].isin(role)].assign(role=lambda d: d["ticker"].map(role))
+    out = out.assign(_o=out["role"].map(order)).sort_values("_o", kind="stable")
+    return out[["role", "ticker", "name", "exchange", "currency", "group"]].reset_index(drop=True)
+
+
+def safe_style(df, formatter=None, *, na_rep: str = ""):
+    """``df.style`` with every cell and both indexes HTML-escaped (and ``formatter`` applied).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    formatter : str, callable or dict, optional
+        As ``Styler.format``.
+    na_rep : str
+        Text for missing values.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> "&lt;b&gt;" in safe_style(pd.DataFrame({"<b>": [1]})).to_html()
+    True
+    """
+    return (
+        df.style.format(formatter, escape="html", na_rep=na_rep)
+        .format_index(escape="html", axis=0)
+        .format_index(escape="html", axis=1)
+    )
+
+
+def highlight_tests(tests, robust=ROBUST_TESTS, alpha: float = DEFAULT_ALPHA):
+    """The tidy test table as a window x test grid of ``statistic (p)``, robust tests highlighted.
+
+    Parameters
+    ----------
+    tests : pandas.DataFrame
+        The tidy battery (``window, test, statistic, p_value``), e.g. ``EventStudyResult.tests``.
+    robust : sequence of str
+        Test names to shade (default: the dependence-robust tests and the placebo).
+    alpha : float
+        p-values below it are bold.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        Cells and index labels HTML-escaped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"window": ["(0,1)"], "test": ["placebo"], "statistic": [-1.0], "p_value": [0.01]})
+    >>> "-1.000 (0.010)" in highlight_tests(t).to_html()
+    True
+    """
+    import pandas as pd
+
+    order = list(dict.fromkeys(tests["test"]))
+    wins = list(dict.fromkeys(tests["window"]))
+    stat = tests.pivot(index="window", columns="test", values="statistic").loc[wins, order]
+    p = tests.pivot(index="window", columns="test", values="p_value").loc[wins, order]
+    cell = stat.map(lambda v: "" if pd.isna(v) else f"{v:.3f}") + p.map(lambda v: "" if pd.isna(v) else f" ({v:.3f})")
+    robust = [t for t in order if t in robust]
+
+    def shade(col):
+        bg = "background-color: #fff3c4;" if col.name in robust else ""
+        return [bg + ("font-weight: bold;" if pd.notna(pv) and pv < alpha else "") for pv in p[col.name]]
+
+    return (
+        cell.style.apply(shade, axis=0)
+        .format(escape="html")
+        .format_index(escape="html", axis=0)
+        .format_index(escape="html", axis=1)
+        .set_caption(f"statistic (p-value); shaded: dependence-robust tests and the placebo; bold: p &lt; {alpha}")
+    )
+
+
+__all__ = ["safe_style", "highlight_tests", "coverage_table", "event_table", "roles_table"]
