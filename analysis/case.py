@@ -13,7 +13,8 @@ file                        read into
 ``known_moves.csv``         :attr:`Case.known_moves`: accepted large moves (``ticker, date,
                             reason``) for the data-quality gate; absent file = none
 ``prices/``                 :attr:`Case.prices_dir`: one CSV per ticker, read by
-                            :mod:`analysis.data` (never here)
+                            :mod:`analysis.data` (never here); ``peers/prices/``, when
+                            present, holds more (:attr:`Case.price_dirs`)
 ``commodity_prices.csv``    :meth:`Case.commodity_prices`: loaded lazily by the commodity
                             loader (:mod:`analysis.commodities`)
 ==========================  =================================================================
@@ -63,6 +64,8 @@ SETTINGS_FILE = "case.toml"
 KNOWN_MOVES_FILE = "known_moves.csv"
 COMMODITY_FILE = "commodity_prices.csv"
 PRICES_DIR = "prices"
+#: Where price files are looked up, in order: the case's own, then the peer set (optional).
+PRICE_DIRS = (PRICES_DIR, "peers/prices")
 KNOWN_MOVES_COLUMNS = ("ticker", "date", "reason")
 BAD_DATA_POLICIES = ("error", "exclude")
 SIGNED_KINDS = ("easing", "tightening")
@@ -388,6 +391,8 @@ class Case:
         if the folder has no ``known_moves.csv``.
     prices_dir : pathlib.Path
         ``<root>/prices``.
+    price_dirs : tuple of pathlib.Path
+        The existing price folders in lookup order: ``prices/``, then ``peers/prices/``.
     lines : dict
         Where each record came from: ``{"events": {event_id: line}, "universe": {ticker:
         line}}``, for error messages downstream.
@@ -407,6 +412,7 @@ class Case:
     universe: pd.DataFrame = field(repr=False)
     known_moves: pd.DataFrame = field(repr=False)
     prices_dir: Path = field(repr=False)
+    price_dirs: tuple = field(default=(), repr=False)
     lines: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ loading
@@ -470,8 +476,9 @@ class Case:
         uni, uni_lines = read_csv_lines(root / UNIVERSE_FILE, UNIVERSE_COLUMNS)
         validate_universe(uni, lines=uni_lines, source=str(root / UNIVERSE_FILE))
         prices_dir = root / PRICES_DIR
-        # tickers are validated (no '/', no '..'), so these paths stay inside prices/
-        uni["offline"] = [(prices_dir / f"{t}.csv").is_file() for t in uni["ticker"]]
+        price_dirs = tuple(d for d in (root / p for p in PRICE_DIRS) if d.is_dir())
+        # tickers are validated (no '/', no '..'), so these paths stay inside the price folders
+        uni["offline"] = [any((d / f"{t}.csv").is_file() for d in price_dirs) for t in uni["ticker"]]
 
         ev, ev_lines = read_csv_lines(root / EVENTS_FILE, EVENT_COLUMNS)
         validate_events(ev, lines=ev_lines, source=str(root / EVENTS_FILE))
@@ -485,7 +492,7 @@ class Case:
         _cross_check(settings, text, root / SETTINGS_FILE, ev, uni)
         moves, _ = _load_known_moves(root / KNOWN_MOVES_FILE, uni)
         return cls(root=root, settings=settings, events=ev, universe=uni, known_moves=moves,
-                   prices_dir=prices_dir, lines=lines)
+                   prices_dir=prices_dir, price_dirs=price_dirs, lines=lines)
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -571,8 +578,33 @@ class Case:
         return check_tickers(tickers, self.universe, offline=offline)
 
     def price_path(self, ticker: str) -> Path:
-        """``<root>/prices/<ticker>.csv`` for a valid ticker (:class:`IdentifierError` otherwise); may not exist."""
-        return self.prices_dir / f"{check_ticker(ticker, 'ticker')}.csv"
+        """The price file of a valid ticker: the first of :attr:`price_dirs` that has it, else ``<root>/prices/<ticker>.csv``.
+
+        Parameters
+        ----------
+        ticker : str
+            Checked with :func:`analysis.ids.check_ticker` before any path is built.
+
+        Returns
+        -------
+        pathlib.Path
+            May not exist (the ticker is live-only).
+
+        Raises
+        ------
+        IdentifierError
+            ``ticker`` breaks the ticker pattern (``../evil``).
+
+        Examples
+        --------
+        >>> Case.load().price_path("NTR").relative_to(config.data_dir()).as_posix()
+        'prices/NTR.csv'
+        """
+        name = f"{check_ticker(ticker, 'ticker')}.csv"
+        for d in self.price_dirs:
+            if (d / name).is_file():
+                return d / name
+        return self.prices_dir / name
 
     def commodity_prices(self, **kwargs) -> pd.DataFrame:
         """The case's monthly commodity prices, loaded lazily by :func:`analysis.commodities.load_commodity_prices`.
@@ -627,7 +659,7 @@ def _cross_check(settings: CaseSettings, text: str, path: Path, events: pd.DataF
 def _fingerprint(root: Path) -> tuple:
     """``(name, mtime_ns, size, inode)`` of every file a case reads (None where absent)."""
     out = []
-    for name in (SETTINGS_FILE, EVENTS_FILE, UNIVERSE_FILE, KNOWN_MOVES_FILE, PRICES_DIR):
+    for name in (SETTINGS_FILE, EVENTS_FILE, UNIVERSE_FILE, KNOWN_MOVES_FILE, *PRICE_DIRS):
         try:
             st = os.stat(root / name)
             out.append((name, st.st_mtime_ns, st.st_size, st.st_ino))

@@ -55,8 +55,9 @@ def test_bundled_case_loads_with_typed_settings():
     assert (s.name, s.treated_group, s.control_group, s.market, s.sector) == (
         "potash", "potash producer", "nitrogen control", "SPY", "XLB")
     assert s.expected_sign == {"tightening": 1, "easing": -1} and s.on_bad_data == "error"
-    assert len(c.events) == 24 and len(c.universe) == 15
-    assert c.prices_dir == config.data_dir() / "prices" and c.commodity_path.name == "commodity_prices.csv"
+    assert len(c.events) == 24 and list(c.universe["ticker"][:4]) == ["NTR", "MOS", "IPI", "ICL"]
+    assert c.prices_dir == config.data_dir() / "prices" and c.price_dirs[0] == c.prices_dir
+    assert c.commodity_path.name == "commodity_prices.csv"
     assert c.lines["events"]["eu-sectoral-agreed-2021"] == 2 and c.lines["universe"]["OBX.OL"] == 16
     assert list(c.known_moves.columns[:3]) == ["ticker", "date", "reason"]
 
@@ -86,6 +87,18 @@ def test_event_lookup_by_id_and_date():
     assert c.event("2025-12-13")["event_id"] == "adhoc-20251213"
     with pytest.raises(CatalogError, match="did you mean us-potash-easing-2025"):
         c.event("us-potash-easing-2052")
+
+
+def test_peer_price_folder_counts_as_offline(folder):
+    peers = folder / "peers" / "prices"
+    peers.mkdir(parents=True, exist_ok=True)
+    shutil.copy(folder / "prices" / "CF.csv", peers / "CTVA.csv")
+    c = Case.load(folder)
+    assert c.price_dirs == (folder.resolve() / "prices", peers.resolve())
+    assert bool(c.universe.set_index("ticker").loc["CTVA", "offline"]) is True
+    assert c.price_path("CTVA") == peers.resolve() / "CTVA.csv"
+    assert c.price_path("NTR") == folder.resolve() / "prices" / "NTR.csv"
+    assert c.price_path("YAR.OL") == folder.resolve() / "prices" / "YAR.OL.csv"  # live-only: not a file
 
 
 def test_price_path_refuses_an_escaping_ticker():
