@@ -415,3 +415,15 @@ def test_cli_exits_2_with_one_line_naming_file_and_line(folder, capsys):
 def test_errors_are_typed_for_the_cli():
     assert issubclass(CaseError, CatalogError) and issubclass(IdentifierError, PotashImpactError)
     assert os.path.basename(case_mod.__file__) == "case.py"
+
+
+def test_report_refuses_a_bad_case_before_any_kernel(folder, tmp_path, capsys):
+    path = folder / "events.csv"
+    n = _line_of(path, "ofac-gl13-2025")
+    _set_line(path, n, _lines(path)[n - 1].replace("ofac-gl13-2025", "a/../../../../ESCAPED"))
+    out = tmp_path / "out"
+    code = cli.main(["report", "--offline", "--data-dir", str(folder), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert f"{path}:{n}: invalid event id 'a/../../../../ESCAPED'" in err
+    assert not out.exists()  # nothing written, no lock, no staging
