@@ -140,8 +140,29 @@ class CaseSettings(Mapping):
 _SETTING_NAMES = tuple(f.name for f in fields(CaseSettings) if not f.name.startswith("_"))
 
 
-def _toml_position(exc: tomllib.TOMLDecodeError) -> tuple[int | None, int | None, str]:
-    """(line, column, message without the position) of a TOML syntax error (3.11 has no lineno)."""
+def toml_error_position(exc: tomllib.TOMLDecodeError) -> tuple[int | None, int | None, str]:
+    """``(line, column, message without the position)`` of a TOML syntax error.
+
+    Python 3.11-3.13 put the position only in the message text; 3.14 adds ``lineno``,
+    ``colno`` and ``msg``. Used for ``case.toml`` and schedule files alike.
+
+    Parameters
+    ----------
+    exc : tomllib.TOMLDecodeError
+
+    Returns
+    -------
+    tuple
+        ``(line or None, column or None, message)``.
+
+    Examples
+    --------
+    >>> try:
+    ...     tomllib.loads("a = 1\\nb = oops")
+    ... except tomllib.TOMLDecodeError as exc:
+    ...     toml_error_position(exc)
+    (2, 5, 'Invalid value')
+    """
     msg = str(exc)
     line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
     m = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", msg)
@@ -202,7 +223,7 @@ def _parse_settings(path: Path) -> tuple[dict, str]:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line, col, msg = _toml_position(exc)
+        line, col, msg = toml_error_position(exc)
         where = f"{path}:{line}" + (f":{col}" if col else "") if line else str(path)
         raise CaseError(f"{where}: invalid TOML: {msg}: fix the syntax (strings need quotes)") from None
     unknown = [k for k in doc if k != "case"]
@@ -668,6 +689,30 @@ def _fingerprint(root: Path) -> tuple:
     return tuple(out)
 
 
+def is_case_folder(data_dir=None) -> bool:
+    """Whether the folder (resolved as :meth:`Case.load` does) has ``events.csv`` and ``universe.csv``.
+
+    The one test of "is this a case folder" (a folder of price files alone is not).
+
+    Parameters
+    ----------
+    data_dir : str, path-like, Case or None
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_case_folder(), is_case_folder("/")
+    (True, False)
+    """
+    if isinstance(data_dir, Case):
+        return True
+    root = config.data_dir(data_dir)
+    return (root / EVENTS_FILE).is_file() and (root / UNIVERSE_FILE).is_file()
+
+
 def as_case(case_or_data_dir=None) -> Case:
     """A :class:`Case` from a Case (returned as is), a folder path, or ``None`` (the default case).
 
@@ -703,4 +748,4 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-__all__ = ["Case", "CaseSettings", "as_case", "clear_cache", "read_csv_lines", "parse_iso_date", "is_iso_date", "READS"]
+__all__ = ["Case", "CaseSettings", "as_case", "is_case_folder", "toml_error_position", "clear_cache", "read_csv_lines", "parse_iso_date", "is_iso_date", "READS"]

@@ -427,3 +427,17 @@ def test_report_refuses_a_bad_case_before_any_kernel(folder, tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert f"{path}:{n}: invalid event id 'a/../../../../ESCAPED'" in err
     assert not out.exists()  # nothing written, no lock, no staging
+
+
+def test_is_case_folder(folder, tmp_path):
+    assert case_mod.is_case_folder(folder) and case_mod.is_case_folder(Case.load(folder))
+    (tmp_path / "prices_only" / "prices").mkdir(parents=True)
+    assert not case_mod.is_case_folder(tmp_path / "prices_only")
+
+
+def test_toml_error_position_reads_line_and_column():
+    import tomllib
+
+    with pytest.raises(tomllib.TOMLDecodeError) as ei:
+        tomllib.loads('[case]\nname = "x"\nmarket = SPY\n')
+    assert case_mod.toml_error_position(ei.value) == (3, 10, "Invalid value")
