@@ -441,3 +441,27 @@ def test_toml_error_position_reads_line_and_column():
     with pytest.raises(tomllib.TOMLDecodeError) as ei:
         tomllib.loads('[case]\nname = "x"\nmarket = SPY\n')
     assert case_mod.toml_error_position(ei.value) == (3, 10, "Invalid value")
+
+
+def test_planning_a_report_reads_each_case_file_once(folder, monkeypatch):
+    import builtins
+    import io
+    from collections import Counter
+
+    from analysis import runner
+
+    (folder / "known_moves.csv").write_text("ticker,date,reason\nICL,2025-11-06,Q3 results (SOURCES.md)\n")
+    opened: Counter = Counter()
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and str(file).startswith(str(folder.resolve())):
+            opened[os.path.relpath(file, folder.resolve())] += 1
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)
+    runner.plan_run({"event": "us-potash-easing-2025", "data_dir": str(folder), "offline": True})
+    case_files = {k: v for k, v in opened.items() if not k.startswith(("prices", "peers"))}
+    assert case_files == {"case.toml": 1, "events.csv": 1, "universe.csv": 1, "known_moves.csv": 1}
+    assert all(v == 1 for v in opened.values()), opened
