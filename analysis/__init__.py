@@ -34,6 +34,7 @@ _EXPORTS = {
     "validate_prices": "data",
     "coverage": "data",
     "refresh": "data",
+    "check_quality": "quality",
     # calendars
     "align_event": "calendars",
     "window_sessions": "calendars",

@@ -1,39 +1,41 @@
-"""Prices from three places (cache, bundled snapshot, yfinance), validated, and total returns.
+"""Prices from three places (cache, bundled snapshot, yfinance), gated, validated, and returns.
 
-Sources, tried in this order by ``source="auto"``:
+Sources, combined by ``source="auto"``:
 
-1. **cache** -- Parquet files ``<cache>/prices/<TICKER>.parquet`` written by earlier live
-   downloads (:func:`analysis.config.cache_dir`: ``$POTASH_IMPACT_CACHE`` or
-   ``~/.cache/potash-impact``). Used when it covers the requested span.
-2. **snapshot** -- the real offline data bundled in ``<data>/prices/<TICKER>.csv``
-   (columns ``date,close,volume,dividend,split,source``; see ``data/README.md``). Online,
-   a span the snapshot does not reach goes on to yfinance; offline, the snapshot's part
-   of the span is returned.
-3. **yfinance** -- live, with ``auto_adjust=False, actions=True`` so raw (split-adjusted,
-   not dividend-adjusted) ``Close``, ``Dividends`` and ``Stock Splits`` come back. Never
-   tried when ``offline=True`` or ``POTASH_IMPACT_OFFLINE=1``.
+1. **snapshot** -- the real offline data of the case: ``<data>/prices/<TICKER>.csv`` and,
+   for the peers cross-section, ``<data>/peers/prices/<TICKER>.csv`` (columns
+   ``date,close,volume,dividend,split,source``; see ``data/README.md``), read strictly
+   (:func:`analysis.quality.read_price_csv`: a truncated file or an incomplete row is an
+   error naming the file and line).
+2. **cache** -- Parquet files of earlier live downloads (:mod:`analysis.data_cache`). The
+   cache and the snapshot are merged by date (the union; a validated cache value wins on
+   a date both hold), so a partial cache never shrinks a ticker's coverage, and an
+   unusable cache file is skipped with one warning.
+3. **yfinance** -- live (:mod:`analysis.data_live`), only online and only when cache and
+   snapshot together do not cover the requested span; the download is merged on top and
+   into the cache. A failed cache write warns (naming the path) and loses nothing.
 
-Why Parquet (pyarrow) for the cache: typed columns and dates round-trip exactly, reads
-are fast, and a half-written file is detectable (it fails to open), so a corrupt cache
-is treated as a miss rather than silently mis-parsed. Writes are atomic (temporary file
-in the same folder, then :func:`os.replace`), and an empty or failed download never
-touches an existing cache file.
+Every assembled series passes the data-quality gate (:mod:`analysis.quality`) before it
+is returned: a bad tick raises :class:`~analysis.errors.DataQualityError`, or, with
+``on_bad_data = "exclude"`` in ``case.toml``, the firm's columns are set to missing and
+``.attrs["excluded"]`` records ``{ticker: reason}``.
 
-Total returns are computed here from close and dividends, ``r_t = (close_t + div_t) /
-close_{t-1} - 1``, with yfinance's convention that ``Close`` and ``Dividends`` are already
-split-adjusted -- never from a vendor's adjusted-close column, whose vintage is unknown.
+Returns (total returns; price returns where a dividend is unknown; spin-off days blanked)
+are computed in :mod:`analysis.returns`, re-exported here (``load_returns``,
+``total_returns``).
 
 The frame returned by :func:`load_prices` has MultiIndex columns ``(field, ticker)`` --
 the same layout as ``yf.download`` -- with lower-case fields ``close, dividend, split,
 volume`` (plus ``open, high, low`` where a live source supplied them), a ``DatetimeIndex``
-named ``date`` and, in ``.attrs``, where each ticker came from and the data vintage.
+named ``date``, and JSON-able ``.attrs``: ``sources`` (ticker -> ``snapshot``, ``cache``,
+``yfinance`` or a ``+``-joined mix), ``vintage`` (ticker -> last date), ``excluded``
+(ticker -> reason) and ``quality`` (the gate's findings inside the span, as dicts).
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -42,24 +44,15 @@ import pandas as pd
 
 from . import config
 from .calendars import DEFAULT_EXCHANGE, exchange_sessions
+from .data_cache import cache_path, merge_into_cache, read_cache, write_cache
+from .data_live import OFFLINE_HINT, download, parse_yfinance, refresh
 from .errors import DataError, DataValidationError, NetworkError, NotInSnapshotError
 
 SOURCES = ("auto", "cache", "snapshot", "yfinance")
 REQUIRED_COLUMNS = ("close", "dividend", "split")
 FIELDS = ("open", "high", "low", "close", "volume", "dividend", "split")
 DEFAULT_MAX_GAP = 5
-
-# yfinance 1.x column names -> ours
-_YF_FIELDS = {
-    "Open": "open",
-    "High": "high",
-    "Low": "low",
-    "Close": "close",
-    "Adj Close": "adj_close",
-    "Volume": "volume",
-    "Dividends": "dividend",
-    "Stock Splits": "split",
-}
+_ORIGINS = ("yfinance", "cache", "snapshot")  # priority on a date several sources hold
 
 
 # --------------------------------------------------------------------------- dates
@@ -172,196 +165,198 @@ def _check_gaps(idx: pd.DatetimeIndex, ticker: str, max_gap: int, exchange: str)
     )
 
 
+
+
 # --------------------------------------------------------------------------- snapshot
+def price_dirs(data_dir=None) -> list[Path]:
+    """The case's price folders, in lookup order: ``prices/``, then ``peers/prices/`` if present.
+
+    Examples
+    --------
+    >>> [p.name for p in price_dirs()][:1]
+    ['prices']
+    """
+    root = config.data_dir(data_dir)
+    dirs = [root / "prices", root / "peers" / "prices"]
+    return [d for d in dirs if d.is_dir()] or dirs[:1]
+
+
 def snapshot_dir(data_dir=None) -> Path:
-    """Folder of the bundled per-ticker CSV files."""
+    """The case's main folder of per-ticker CSV files (``<data>/prices``)."""
     return config.data_dir(data_dir) / "prices"
 
 
+def snapshot_path(ticker: str, data_dir=None) -> Path | None:
+    """The snapshot CSV of ``ticker`` (first of :func:`price_dirs` holding it), or None.
+
+    Raises
+    ------
+    IdentifierError
+        ``ticker`` is not a valid ticker (``../evil`` never reaches the file system).
+    """
+    from .ids import check_ticker
+
+    check_ticker(ticker, "ticker")
+    for d in price_dirs(data_dir):
+        if (d / f"{ticker}.csv").is_file():
+            return d / f"{ticker}.csv"
+    return None
+
+
 def snapshot_tickers(data_dir=None) -> list[str]:
-    """Tickers present in the bundled snapshot."""
-    d = snapshot_dir(data_dir)
-    return sorted(p.stem for p in d.glob("*.csv")) if d.is_dir() else []
+    """Tickers present in the case's snapshot (main prices and peers)."""
+    from .ids import TICKER_RE
+
+    return sorted({p.stem for d in price_dirs(data_dir) for p in d.glob("*.csv") if TICKER_RE.match(p.stem)})
 
 
-def read_snapshot(ticker: str, data_dir=None) -> pd.DataFrame:
-    """One ticker from the snapshot: ``DatetimeIndex`` ``date`` x ``close, volume, dividend, split, source``."""
-    path = snapshot_dir(data_dir) / f"{ticker}.csv"
-    if not path.is_file():
+@functools.lru_cache(maxsize=256)
+def _parse_snapshot(path: str, ticker: str, stamp: tuple) -> pd.DataFrame:
+    from .quality import read_price_csv
+
+    return read_price_csv(path, ticker)
+
+
+def read_snapshot(ticker: str, data_dir=None, *, check: bool = True) -> pd.DataFrame:
+    """One ticker from the snapshot, read strictly and (``check``) through the quality gate.
+
+    Parameters
+    ----------
+    ticker : str
+    data_dir : path-like, optional
+        The case folder.
+    check : bool
+        Run the gate with the case's ``known_moves.csv`` and ``on_bad_data``.
+
+    Returns
+    -------
+    DataFrame
+        ``DatetimeIndex`` ``date`` x ``close, volume, dividend, split, source``;
+        ``attrs``: ``source`` ("snapshot"), ``path``, and with ``check`` ``quality``
+        (findings) and, under ``on_bad_data = "exclude"``, ``excluded`` (the reason).
+
+    Raises
+    ------
+    NotInSnapshotError
+        No file for ``ticker``.
+    DataQualityError, DataError
+        A truncated or malformed file (file and line named), or a gate error.
+
+    Examples
+    --------
+    >>> float(read_snapshot("MOS").loc["2025-12-15", "close"])
+    24.86
+    """
+    path = snapshot_path(ticker, data_dir)
+    if path is None:
         raise NotInSnapshotError(_not_in_snapshot_msg(ticker, data_dir))
-    df = pd.read_csv(path, parse_dates=["date"], dtype={"source": str}).set_index("date")
-    df.index = pd.DatetimeIndex(df.index, name="date")
-    df.attrs["source"] = "snapshot"
-    return df
+    st = path.stat()
+    df = _parse_snapshot(str(path), ticker, (st.st_mtime_ns, st.st_size, st.st_ino)).copy()
+    df.attrs = {"source": "snapshot", "path": str(path)}
+    df["_origin"] = "snapshot"
+    if check:
+        _gate(df, ticker, _policy(data_dir))
+    return df.drop(columns="_origin")
 
 
 def _not_in_snapshot_msg(ticker: str, data_dir=None) -> str:
     have = ", ".join(snapshot_tickers(data_dir)) or "none"
     return (
-        f"{ticker} is not in the offline snapshot (it has: {have}); "
-        f"only the live yfinance path can fetch it: run without --offline on a machine with network"
+        f"{ticker} is not in the offline snapshot (it has: {have}); only the live yfinance path can fetch it: "
+        f"run online (offline=False; CLI: without --offline) on a machine with network"
     )
 
 
-# --------------------------------------------------------------------------- cache
-def cache_path(ticker: str, cache_dir=None) -> Path:
-    """Parquet file of one ticker in the cache."""
-    return config.cache_dir(cache_dir) / "prices" / f"{ticker}.parquet"
+# --------------------------------------------------------------------------- the gate
+def _policy(data_dir, on_bad_data=None) -> dict:
+    from .quality import case_policy
+
+    pol = case_policy(data_dir)
+    if on_bad_data is not None:
+        from .quality import ON_BAD_DATA
+
+        if on_bad_data not in ON_BAD_DATA:
+            raise DataError(f"on_bad_data={on_bad_data!r}: use one of {', '.join(ON_BAD_DATA)}")
+        pol = {**pol, "on_bad_data": on_bad_data}
+    return pol
 
 
-def read_cache(ticker: str, cache_dir=None) -> pd.DataFrame | None:
-    """A cached ticker, or ``None`` on a miss. A corrupt file warns and counts as a miss (it is not deleted)."""
-    path = cache_path(ticker, cache_dir)
-    if not path.is_file():
-        return None
-    try:
-        df = pd.read_parquet(path)
-        if "date" in df.columns:
-            df = df.set_index("date")
-        df.index = pd.DatetimeIndex(df.index, name="date")
-        if len(df) == 0 or "close" not in df.columns:
-            raise ValueError("empty or without a close column")
-    except Exception as exc:  # pyarrow raises several types on truncated files
-        warnings.warn(
-            f"{ticker}: cache file {path} is unreadable ({type(exc).__name__}: {exc}); ignoring it. "
-            f"It is left in place and replaced by the next successful refresh.",
-            UserWarning,
-            stacklevel=2,
-        )
-        return None
-    df.attrs["source"] = "cache"
-    return df
+def _gate(df: pd.DataFrame, ticker: str, pol: dict) -> None:
+    """Run the gate on an assembled frame (with an ``_origin`` column); fill its attrs."""
+    from .quality import findings_records, gate
+
+    files = dict(df.attrs.get("files", {}))
+    files.setdefault("snapshot", df.attrs.get("path", "the snapshot"))
+    files.setdefault("yfinance", "the yfinance download")
+
+    def where(day):
+        origin = df["_origin"].get(day, "snapshot") if "_origin" in df else "snapshot"
+        return files.get(origin, origin)
+
+    found, reason = gate(df, ticker, known_moves=pol["known_moves"], on_bad_data=pol["on_bad_data"], where=where,
+                         known_moves_path=pol["known_moves_path"], protected=pol["protected"])
+    df.attrs["quality"] = findings_records(found)
+    if reason:
+        df.attrs["excluded"] = reason
 
 
-def write_cache(ticker: str, frame: pd.DataFrame, cache_dir=None) -> Path:
-    """Write one ticker atomically (temporary file + rename). Refuses an empty frame."""
-    if frame is None or len(frame) == 0 or frame["close"].notna().sum() == 0:
-        raise DataError(f"{ticker}: refusing to write an empty frame to the cache (the existing file is kept)")
-    path = cache_path(ticker, cache_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = frame.copy()
-    out.index.name = "date"
-    fd, tmp = tempfile.mkstemp(prefix=f".{ticker}.", suffix=".parquet.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        out.reset_index().to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
-# --------------------------------------------------------------------------- yfinance
-def _yf_download(tickers, start, end):
-    """The one place that calls yfinance (tests stub ``yfinance.download``)."""
-    import yfinance as yf
-
-    return yf.download(
-        list(tickers),
-        start=None if start is None else pd.Timestamp(start).strftime("%Y-%m-%d"),
-        # yfinance's end is exclusive
-        end=None if end is None else (pd.Timestamp(end) + pd.Timedelta(days=1)).strftime("%Y-%m-%d"),
-        auto_adjust=False,
-        actions=True,
-        group_by="column",
-        progress=False,
-        threads=False,
-        multi_level_index=True,
-    )
-
-
-def parse_yfinance(raw: pd.DataFrame, tickers) -> dict[str, pd.DataFrame]:
-    """Split a ``yf.download`` frame into one frame per ticker in our column names.
-
-    Accepts yfinance 1.x's shapes: MultiIndex columns ``(Price, Ticker)`` (the default,
-    ``group_by="column"``), ``(Ticker, Price)`` (``group_by="ticker"``), and flat columns
-    for a single ticker. Tickers whose closes are all missing are left out (yfinance's
-    signal that their download failed).
-    """
-    out: dict[str, pd.DataFrame] = {}
-    if raw is None or len(raw) == 0:
-        return out
-    tickers = list(tickers)
-    cols = raw.columns
-    if isinstance(cols, pd.MultiIndex):
-        lvl0 = set(map(str, cols.get_level_values(0)))
-        price_level = 0 if "Close" in lvl0 else 1
-        ticker_level = 1 - price_level
-        present = list(dict.fromkeys(map(str, cols.get_level_values(ticker_level))))
-        per = {t: raw.xs(t, axis=1, level=ticker_level) for t in present}
-    else:
-        if len(tickers) != 1:
-            raise DataError(f"yfinance returned flat columns for {len(tickers)} tickers: cannot tell them apart")
-        per = {tickers[0]: raw}
-    for t, df in per.items():
-        df = df.rename(columns=lambda c: _YF_FIELDS.get(str(c), str(c)))
-        df = df[[c for c in _YF_FIELDS.values() if c in df.columns]].astype(float)
-        if "close" not in df.columns or df["close"].notna().sum() == 0:
-            continue
-        idx = pd.DatetimeIndex(df.index)
-        if idx.tz is not None:
-            idx = idx.tz_localize(None)
-        df.index = pd.DatetimeIndex(idx.normalize(), name="date")
-        df = df[df["close"].notna()]
-        df["dividend"] = df["dividend"].fillna(0.0) if "dividend" in df else 0.0
-        split = df["split"].fillna(0.0) if "split" in df else pd.Series(0.0, index=df.index)
-        df["split"] = split.where(split > 0, 1.0)  # yfinance writes 0 for "no split"
-        df["source"] = "yfinance"
-        out[t] = df
+def _merge(parts: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """Union by date of ``(origin, frame)`` parts in priority order; an ``_origin`` column says who won."""
+    out, files = None, {}
+    for origin, df in parts:
+        df = df.copy()
+        df["_origin"] = origin
+        files[origin] = df.attrs.get("path", origin)
+        out = df if out is None else out.combine_first(df)[out.columns.union(df.columns, sort=False)]
+    out = out.sort_index()
+    out.attrs = {"files": files}
     return out
 
 
-def download(tickers, start=None, end=None) -> dict[str, pd.DataFrame]:
-    """Download ``tickers`` from yfinance; :class:`NetworkError` for every ticker that came back empty."""
-    tickers = list(tickers)
-    try:
-        raw = _yf_download(tickers, start, end)
-    except Exception as exc:  # yfinance raises many things when offline
-        raise NetworkError(
-            f"download of {', '.join(tickers)} failed ({type(exc).__name__}: {exc}); "
-            f"no network? use --offline for the bundled snapshot"
-        ) from exc
-    got = parse_yfinance(raw, tickers)
-    empty = [t for t in tickers if t not in got]
-    if empty:
-        raise NetworkError(
-            f"yfinance returned no data for {', '.join(empty)} (network unreachable or unknown symbol); "
-            f"use --offline for the bundled snapshot"
-        )
-    return got
+def _local_parts(ticker, source, data_dir, cache_dir) -> list[tuple[str, pd.DataFrame]]:
+    parts = []
+    if source in ("auto", "cache"):
+        cached = read_cache(ticker, cache_dir, data_dir=data_dir)
+        if cached is not None:
+            parts.append(("cache", cached))
+    if source in ("auto", "snapshot") and snapshot_path(ticker, data_dir) is not None:
+        parts.append(("snapshot", read_snapshot(ticker, data_dir, check=False)))
+    return parts
 
 
-def refresh(tickers, start=None, end=None, *, cache_dir=None, max_gap: int | None = DEFAULT_MAX_GAP) -> pd.DataFrame:
-    """Download ``tickers`` and merge them into the cache, atomically per ticker.
+def local_prices(ticker: str, *, data_dir=None, cache_dir=None, check: bool = True) -> tuple[pd.DataFrame | None, str]:
+    """Cache and snapshot of one ticker merged by date (cache wins), gated; never the network.
 
-    Nothing is written unless the download for that ticker is non-empty and validates;
-    new rows take precedence over cached ones on the same date. Returns a coverage
-    table of what was written.
+    Parameters
+    ----------
+    ticker : str
+    data_dir, cache_dir : path-like, optional
+    check : bool
+        Run the quality gate (the case's policy).
+
+    Returns
+    -------
+    (DataFrame or None, str)
+        The merged frame (None when neither source has the ticker) and its source label.
+
+    Raises
+    ------
+    DataQualityError
+        The merged series fails the gate under ``on_bad_data = "error"``.
+
+    Examples
+    --------
+    >>> df, src = local_prices("NTR")
+    >>> src, len(df) >= 1581
+    ('snapshot', True)
     """
-    got = download(tickers, start, end)
-    rows = []
-    for t, new in got.items():
-        merged = merge_into_cache(t, new, cache_dir, max_gap=max_gap)
-        rows.append(_coverage_row(t, "cache", merged))
-    return pd.DataFrame(rows)
-
-
-def merge_into_cache(ticker: str, new: pd.DataFrame, cache_dir=None, *, max_gap: int | None = DEFAULT_MAX_GAP,
-                     exchange: str = DEFAULT_EXCHANGE) -> pd.DataFrame:
-    """Merge a downloaded frame into the cached one (new rows win), validate, write atomically.
-
-    The cache only grows: a download covering a shorter span never drops cached dates.
-    ``max_gap=None`` skips the validation (for callers that validated already).
-    """
-    old = read_cache(ticker, cache_dir)
-    merged = new if old is None else new.combine_first(old)[new.columns.union(old.columns, sort=False)]
-    merged = merged.sort_index()
-    if max_gap is not None:
-        validate_prices(merged, ticker, max_gap=max_gap, exchange=exchange)
-    merged.attrs = {}
-    write_cache(ticker, merged, cache_dir)
-    return merged
+    parts = _local_parts(ticker, "auto", data_dir, cache_dir)
+    if not parts:
+        return None, "none"
+    df = _merge(parts)
+    if check:
+        _gate(df, ticker, _policy(data_dir))
+    return df, "+".join(o for o in _ORIGINS if o in set(df["_origin"]))
 
 
 # --------------------------------------------------------------------------- loading
@@ -371,30 +366,15 @@ def _covers(df: pd.DataFrame, start, end) -> bool:
     return (start is None or df.index[0] <= start) and (end is None or df.index[-1] >= end - pd.Timedelta(days=4))
 
 
-def _load_one(ticker, start, end, source, offline, data_dir, cache_dir, universe_tickers):
-    if source in ("auto", "cache"):
-        cached = read_cache(ticker, cache_dir)
-        if cached is not None and (source == "cache" or _covers(cached, start, end)):
-            return cached, "cache"
-        if source == "cache":
-            raise DataError(f"{ticker}: not in the cache {cache_path(ticker, cache_dir)}: run `potash-impact data --refresh`")
-    if source in ("auto", "snapshot"):
-        if (snapshot_dir(data_dir) / f"{ticker}.csv").is_file():
-            snap = read_snapshot(ticker, data_dir)
-            # online, "auto" goes live for a span the snapshot does not reach; offline it uses what is there
-            if source == "snapshot" or offline or _covers(snap, start, end):
-                return snap, "snapshot"
-            return None, "yfinance"
-        if source == "snapshot" or offline:
-            if universe_tickers is not None and ticker not in universe_tickers:
-                raise DataError(
-                    f"unknown ticker {ticker!r}: not in the snapshot ({', '.join(snapshot_tickers(data_dir))}) "
-                    f"nor in universe.csv; check the spelling"
-                )
-            raise NotInSnapshotError(_not_in_snapshot_msg(ticker, data_dir))
-    if offline:
-        raise NetworkError(f"{ticker}: source='yfinance' needs the network but offline mode is on")
-    return None, "yfinance"
+def _unknown(ticker, source, data_dir, universe_tickers) -> DataError:
+    if source == "cache":
+        return DataError(f"{ticker}: not in the cache {cache_path(ticker)}: run `potash-impact data --refresh`")
+    if universe_tickers is not None and ticker not in universe_tickers:
+        return DataError(
+            f"unknown ticker {ticker!r}: not in the snapshot ({', '.join(snapshot_tickers(data_dir))}) "
+            f"nor in universe.csv; check the spelling"
+        )
+    return NotInSnapshotError(_not_in_snapshot_msg(ticker, data_dir))
 
 
 def load_prices(
@@ -408,79 +388,135 @@ def load_prices(
     cache_dir=None,
     validate: bool = True,
     max_gap: int | None = DEFAULT_MAX_GAP,
+    check: bool = True,
+    on_bad_data: str | None = None,
 ) -> pd.DataFrame:
-    """Daily prices of ``tickers`` from ``start`` to ``end`` (inclusive).
+    """Daily prices of ``tickers`` from ``start`` to ``end`` (inclusive), gated and validated.
 
     Parameters
     ----------
     tickers : str or list of str
     start, end : date-like, optional
     source : {"auto", "cache", "snapshot", "yfinance"}
-        ``auto`` = cache if it covers the span, else the bundled snapshot, else a live
-        yfinance download (written to the cache).
+        ``auto`` = cache and snapshot merged by date (cache wins), plus a live yfinance
+        download (written to the cache) when, online, they do not cover the span.
     offline : bool, optional
         Never touch the network. Default: ``$POTASH_IMPACT_OFFLINE``.
     data_dir, cache_dir : path, optional
         See :mod:`analysis.config`.
     validate : bool
-        Run :func:`validate_prices` on each ticker.
+        Run :func:`validate_prices` on each ticker's span (dates, positivity, gaps).
+    max_gap : int or None
+        Longest run of missing sessions tolerated by the validation.
+    check : bool
+        Run the data-quality gate (:mod:`analysis.quality`) on each ticker's series.
+    on_bad_data : {"error", "exclude"}, optional
+        Override ``case.toml``'s policy for gate errors.
 
     Returns
     -------
     DataFrame
-        MultiIndex columns ``(field, ticker)``; ``.attrs["sources"]`` maps each ticker to
-        where it came from, ``.attrs["vintage"]`` to its last date.
+        MultiIndex columns ``(field, ticker)``; ``.attrs``: ``sources``, ``vintage``,
+        ``excluded`` (ticker -> reason; the ticker's columns are all missing),
+        ``quality`` (findings inside the span, as dicts).
+
+    Raises
+    ------
+    DataQualityError
+        A series fails the gate (ticker, date, value, rule and file named).
+    DataError, NotInSnapshotError, NetworkError
+        Bad arguments, unknown tickers, no data in the span, a failed download.
+
+    Examples
+    --------
+    >>> p = load_prices(["NTR", "MOS"], "2025-12-12", "2025-12-15", offline=True)
+    >>> p["close"].values.tolist()
+    [[62.84, 26.21], [61.85, 24.86]]
     """
+    return _load_prices(tickers, start, end, None, source=source, offline=offline, data_dir=data_dir,
+                        cache_dir=cache_dir, validate=validate, max_gap=max_gap, check=check, on_bad_data=on_bad_data)
+
+
+def _load_prices(tickers, start, end, need_start, *, source, offline, data_dir, cache_dir, validate, max_gap,
+                 check, on_bad_data) -> pd.DataFrame:
+    """:func:`load_prices`; ``need_start`` (default ``start``) is the first date the caller must have."""
+    from .ids import check_ticker
+
     if isinstance(tickers, str):
         tickers = [tickers]
     tickers = list(dict.fromkeys(str(t).strip() for t in tickers))
     if not tickers or any(not t for t in tickers):
         raise DataError(f"no tickers given ({tickers!r}): pass e.g. ['NTR', 'SPY']")
+    for t in tickers:
+        check_ticker(t, "tickers")
     if source not in SOURCES:
         raise DataError(f"unknown source {source!r}: use one of {', '.join(SOURCES)}")
     start, end = parse_date(start, "start"), parse_date(end, "end")
     if start is not None and end is not None and start > end:
         raise DataError(f"start {start.date()} is after end {end.date()}")
+    need = need_start if need_start is not None else start
     offline = config.is_offline(offline)
-    try:
+    pol = _policy(data_dir, on_bad_data)
+    universe_tickers, calendars = None, {}
+    if (config.data_dir(data_dir) / "universe.csv").is_file():
         from .catalog import load_universe
 
         universe = load_universe(data_dir)
         universe_tickers = set(universe["ticker"])
         calendars = dict(zip(universe["ticker"], universe["calendar"]))
-    except Exception:
-        universe_tickers, calendars = None, {}
 
     frames: dict[str, pd.DataFrame] = {}
-    sources: dict[str, str] = {}
+    local: dict[str, list] = {}
     live = []
     for t in tickers:
-        df, src = _load_one(t, start, end, source, offline, data_dir, cache_dir, universe_tickers)
-        if df is None:
-            live.append(t)
+        parts = [] if source == "yfinance" else _local_parts(t, source, data_dir, cache_dir)
+        merged = _merge(parts) if parts else None
+        if merged is not None and (source in ("cache", "snapshot") or offline or _covers(merged, need, end)):
+            frames[t] = merged
+        elif source in ("cache", "snapshot") or offline:
+            if source == "yfinance":
+                raise NetworkError(f"{t}: source='yfinance' needs the network but offline mode is on")
+            raise _unknown(t, source, data_dir, universe_tickers)
         else:
-            frames[t], sources[t] = df, src
+            live.append(t)
+            local[t] = parts
     if live:
-        got = download(live, start, end)
-        for t, df in got.items():
+        got = download(live, start, end, data_dir=data_dir, check=check)
+        for t, new in got.items():
             exchange = calendars.get(t, DEFAULT_EXCHANGE)
             if validate:
-                validate_prices(df, t, max_gap=max_gap, exchange=exchange)
-            merge_into_cache(t, df, cache_dir, max_gap=max_gap if validate else None, exchange=exchange)
-            frames[t], sources[t] = df, "yfinance"
+                validate_prices(new, t, max_gap=max_gap, exchange=exchange)
+            if not new.attrs.get("excluded"):
+                cached = dict(local[t]).get("cache")
+                try:
+                    merge_into_cache(t, new, cache_dir, max_gap=max_gap if validate else None, exchange=exchange,
+                                     old=cached)
+                except OSError as exc:  # WriteError: a read-only or full cache must not lose the download
+                    warnings.warn(f"{t}: the download is used but not cached: {exc}", UserWarning, stacklevel=2)
+            frames[t] = _merge([("yfinance", new), *local[t]])
 
-    sliced = {}
+    sliced, sources, excluded, findings = {}, {}, {}, []
     for t in tickers:
         df = frames[t]
-        if validate and sources[t] != "yfinance":  # downloads were validated before caching
-            validate_prices(df, t, max_gap=max_gap, exchange=calendars.get(t, DEFAULT_EXCHANGE))
+        if check:
+            _gate(df, t, pol)
         s = df.loc[start:end] if (start is not None or end is not None) else df
+        label = "+".join(o for o in _ORIGINS if o in set(s["_origin"])) or "+".join(
+            o for o in _ORIGINS if o in set(df["_origin"]))
+        sources[t] = label
         if len(s) == 0:
             raise DataError(
                 f"{t}: no data between {start.date() if start is not None else '...'} and "
-                f"{end.date() if end is not None else '...'} ({sources[t]} covers "
+                f"{end.date() if end is not None else '...'} ({label} covers "
                 f"{df.index[0].date()} to {df.index[-1].date()})"
             )
+        reason = df.attrs.get("excluded")
+        if reason:
+            excluded[t] = reason
+        elif validate:
+            validate_prices(s, t, max_gap=max_gap, exchange=calendars.get(t, DEFAULT_EXCHANGE))
+        lo, hi = str(s.index[0].date()), str(s.index[-1].date())
+        findings += [f for f in df.attrs.get("quality", []) if lo <= f["date"] <= hi]
         sliced[t] = s
 
     fields = [f for f in FIELDS if any(f in s.columns for s in sliced.values())]
@@ -491,43 +527,15 @@ def load_prices(
     )
     wide.index = pd.DatetimeIndex(wide.index, name="date")
     wide = wide.sort_index()
-    wide.attrs["sources"] = sources
-    wide.attrs["vintage"] = {t: str(s.index[-1].date()) for t, s in sliced.items()}
+    for t in excluded:
+        wide.loc[:, [(f, t) for f in fields]] = np.nan
+    wide.attrs = {
+        "sources": sources,
+        "vintage": {t: str(s.index[-1].date()) for t, s in sliced.items()},
+        "excluded": excluded,
+        "quality": findings,
+    }
     return wide
-
-
-def total_returns(prices: pd.DataFrame) -> pd.DataFrame:
-    """Simple daily total returns ``(close_t + dividend_t) / close_{t-1} - 1``, dates x tickers.
-
-    ``prices`` is a :func:`load_prices` frame (MultiIndex ``(field, ticker)``) or one
-    ticker's frame with ``close`` and ``dividend`` columns. The close is split-adjusted
-    and the dividend is on the same basis (yfinance's ``auto_adjust=False`` convention),
-    so no split factor is applied. A return next to a missing close is NaN; the first
-    row (no previous close) is dropped.
-    """
-    if isinstance(prices.columns, pd.MultiIndex):
-        close, div = prices["close"], prices["dividend"].fillna(0.0)
-    else:
-        close, div = prices[["close"]], prices[["dividend"]].fillna(0.0).rename(columns={"dividend": "close"})
-    prev = close.shift(1)
-    r = (close + div) / prev - 1.0
-    r = r.iloc[1:]
-    r.columns.name = "ticker"
-    r.index.name = "date"
-    r.attrs = dict(prices.attrs)
-    return r
-
-
-def load_returns(tickers, start=None, end=None, **kwargs) -> pd.DataFrame:
-    """Total returns of ``tickers``: :func:`total_returns` of :func:`load_prices` (same keyword arguments).
-
-    ``start`` is the first *return* date; one extra session before it is loaded for the
-    previous close.
-    """
-    s = parse_date(start, "start")
-    pad = None if s is None else s - pd.Timedelta(days=10)
-    r = total_returns(load_prices(tickers, pad, end, **kwargs))
-    return r.loc[s:] if s is not None else r
 
 
 # --------------------------------------------------------------------------- coverage
@@ -544,11 +552,13 @@ def _coverage_row(ticker: str, source: str, df: pd.DataFrame) -> dict:
 
 def coverage(data_dir=None, cache_dir=None) -> pd.DataFrame:
     """One row per ticker and source (snapshot, cache): first and last date, rows, dividend count."""
-    rows = [_coverage_row(t, "snapshot", read_snapshot(t, data_dir)) for t in snapshot_tickers(data_dir)]
+    from .ids import TICKER_RE
+
+    rows = [_coverage_row(t, "snapshot", read_snapshot(t, data_dir, check=False)) for t in snapshot_tickers(data_dir)]
     cdir = config.cache_dir(cache_dir) / "prices"
     if cdir.is_dir():
         for p in sorted(cdir.glob("*.parquet")):
-            df = read_cache(p.stem, cache_dir)
+            df = read_cache(p.stem, cache_dir, check=False) if TICKER_RE.match(p.stem) else None
             if df is not None:
                 rows.append(_coverage_row(p.stem, "cache", df))
     return pd.DataFrame(rows, columns=["ticker", "source", "first", "last", "rows", "dividends"])
@@ -562,15 +572,23 @@ def snapshot_vintage(data_dir=None) -> dict:
     return json.loads(path.read_text())
 
 
+# re-exported: the returns half of the data layer lives in analysis.returns
+from .returns import corporate_actions, load_returns, total_returns, unreflected_spinoffs  # noqa: E402
+
 __all__ = [
     "load_prices",
     "load_returns",
+    "local_prices",
     "total_returns",
     "validate_prices",
     "read_snapshot",
     "snapshot_tickers",
+    "snapshot_path",
+    "price_dirs",
+    "corporate_actions",
     "read_cache",
     "write_cache",
+    "cache_path",
     "parse_yfinance",
     "download",
     "refresh",
@@ -578,5 +596,5 @@ __all__ = [
     "coverage",
     "snapshot_vintage",
     "parse_date",
+    "OFFLINE_HINT",
 ]
-

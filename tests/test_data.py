@@ -203,33 +203,33 @@ def test_download_exception_is_a_network_error(yf_stub):
         raise ConnectionError("Failed to resolve 'query2.finance.yahoo.com'")
 
     yf_stub(boom)
-    with pytest.raises(NetworkError, match=r"download of CTVA failed.*--offline"):
-        data.load_prices(["CTVA"])
+    with pytest.raises(NetworkError, match=r"download of YAR.OL failed.*--offline"):
+        data.load_prices(["YAR.OL"])
 
 
 def test_corrupt_cache_is_a_miss_and_is_not_deleted(yf_stub):
-    path = data.cache_path("CTVA")
+    path = data.cache_path("YAR.OL")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"PAR1 this is not parquet")
-    calls = yf_stub(synthetic_yf_frame(["CTVA"], periods=6))
-    with pytest.warns(UserWarning, match="CTVA: cache file .* is unreadable"):
-        p = data.load_prices(["CTVA"], "2025-12-01", "2025-12-08", validate=False)
-    assert len(calls) == 1 and p.attrs["sources"] == {"CTVA": "yfinance"}
+    calls = yf_stub(synthetic_yf_frame(["YAR.OL"], periods=6))
+    with pytest.warns(UserWarning, match=r"YAR\.OL: cache file .*YAR\.OL\.parquet is skipped: unreadable"):
+        p = data.load_prices(["YAR.OL"], "2025-12-01", "2025-12-08", validate=False)
+    assert len(calls) == 1 and p.attrs["sources"] == {"YAR.OL": "yfinance"}
     # the successful download replaced it atomically with a readable file
-    assert data.read_cache("CTVA") is not None
+    assert data.read_cache("YAR.OL") is not None
 
 
 def test_refresh_merges_and_prefers_new_rows(yf_stub):
-    first = synthetic_yf_frame(["CTVA"], start="2025-12-01", periods=5, seed=1)
+    first = synthetic_yf_frame(["YAR.OL"], start="2025-12-01", periods=5, seed=1)
     yf_stub(first)
-    data.refresh(["CTVA"], "2025-12-01", "2025-12-05", max_gap=None)
-    second = synthetic_yf_frame(["CTVA"], start="2025-12-04", periods=5, seed=2)
+    data.refresh(["YAR.OL"], "2025-12-01", "2025-12-05", max_gap=None)
+    second = synthetic_yf_frame(["YAR.OL"], start="2025-12-04", periods=5, seed=2)
     yf_stub(second)
-    table = data.refresh(["CTVA"], "2025-12-04", "2025-12-10", max_gap=None)
-    cached = data.read_cache("CTVA")
+    table = data.refresh(["YAR.OL"], "2025-12-04", "2025-12-10", max_gap=None)
+    cached = data.read_cache("YAR.OL")
     assert table["rows"].tolist() == [8] and len(cached) == 8
-    assert cached.loc["2025-12-01", "close"] == first[("Close", "CTVA")].iloc[0]
-    assert cached.loc["2025-12-04", "close"] == second[("Close", "CTVA")].iloc[0]
+    assert cached.loc["2025-12-01", "close"] == first[("Close", "YAR.OL")].iloc[0]
+    assert cached.loc["2025-12-04", "close"] == second[("Close", "YAR.OL")].iloc[0]
 
 
 def test_write_cache_refuses_empty_and_leaves_no_temp_files(tmp_path):
@@ -243,13 +243,13 @@ def test_write_cache_refuses_empty_and_leaves_no_temp_files(tmp_path):
 
 
 def test_coverage_lists_snapshot_and_cache(yf_stub):
-    yf_stub(synthetic_yf_frame(["CTVA"], periods=4))
-    data.refresh(["CTVA"], "2025-12-01", "2025-12-04", max_gap=None)
+    yf_stub(synthetic_yf_frame(["YAR.OL"], periods=4))
+    data.refresh(["YAR.OL"], "2025-12-01", "2025-12-04", max_gap=None)
     cov = data.coverage()
     snap = cov[cov["source"] == "snapshot"].set_index("ticker")
     assert snap.loc["NTR", "rows"] == 1581 and str(snap.loc["LXU", "first"]) == "2024-11-01"
     assert snap.loc["NTR", "dividends"] == 25
-    assert cov[cov["source"] == "cache"]["ticker"].tolist() == ["CTVA"]
+    assert cov[cov["source"] == "cache"]["ticker"].tolist() == ["YAR.OL"]
 
 
 def test_auto_goes_live_only_for_a_span_the_snapshot_does_not_reach(yf_stub):
@@ -267,13 +267,13 @@ def test_auto_goes_live_only_for_a_span_the_snapshot_does_not_reach(yf_stub):
 
 
 def test_live_download_merges_into_the_cache_never_shrinks_it(yf_stub):
-    yf_stub(synthetic_yf_frame(["CTVA"], start="2025-11-03", periods=20, seed=3))
-    data.refresh(["CTVA"], "2025-11-03", "2025-11-28", max_gap=None)
-    assert len(data.read_cache("CTVA")) == 20
-    later = synthetic_yf_frame(["CTVA"], start="2025-12-15", periods=5, seed=4)
+    yf_stub(synthetic_yf_frame(["YAR.OL"], start="2025-11-03", periods=20, seed=3))
+    data.refresh(["YAR.OL"], "2025-11-03", "2025-11-28", max_gap=None)
+    assert len(data.read_cache("YAR.OL")) == 20
+    later = synthetic_yf_frame(["YAR.OL"], start="2025-12-15", periods=5, seed=4)
     yf_stub(later)
-    got = data.load_prices(["CTVA"], "2025-12-15", "2025-12-19", validate=False)
-    assert got.attrs["sources"] == {"CTVA": "yfinance"}
-    cached = data.read_cache("CTVA")
+    got = data.load_prices(["YAR.OL"], "2025-12-15", "2025-12-19", validate=False)
+    assert got.attrs["sources"] == {"YAR.OL": "yfinance"}
+    cached = data.read_cache("YAR.OL")
     assert len(cached) == 25 and cached.index[0] == pd.Timestamp("2025-11-03")
-    assert cached.loc["2025-12-19", "close"] == later[("Close", "CTVA")].iloc[-1]
+    assert cached.loc["2025-12-19", "close"] == later[("Close", "YAR.OL")].iloc[-1]
