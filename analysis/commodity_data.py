@@ -52,6 +52,7 @@ import pandas as pd
 
 from . import config
 from ._io import atomic_write_bytes
+from .case import as_case
 from .errors import DataError, NetworkError
 
 #: The fertilizer series of the World Bank Pink Sheet, in the order of :func:`potash_prices`.
@@ -83,17 +84,6 @@ _META_COLUMNS = ("month", "vintage")
 
 
 # --------------------------------------------------------------------------- the case's settings
-def _case(data_dir=None):
-    """The case of ``data_dir`` (a Case, a folder or None). TEMPORARY until analysis.case lands."""
-    if hasattr(data_dir, "settings") and hasattr(data_dir, "root"):
-        return data_dir
-    from types import SimpleNamespace
-
-    from .catalog import load_case
-
-    return SimpleNamespace(root=config.data_dir(data_dir), settings=load_case(data_dir))
-
-
 def primary_series(data_dir=None) -> str | None:
     """The case's primary commodity column: ``commodity`` of ``case.toml``, or None if it names none.
 
@@ -111,7 +101,7 @@ def primary_series(data_dir=None) -> str | None:
     >>> primary_series()
     'potash'
     """
-    value = _case(data_dir).settings.get("commodity")
+    value = as_case(data_dir).settings.get("commodity")
     return str(value) if value else None
 
 
@@ -128,7 +118,7 @@ def resolve_series(series: str | None, data_dir=None) -> str:
     primary = primary_series(data_dir)
     if primary is None:
         raise DataError(
-            f"{_case(data_dir).root / 'case.toml'}: no 'commodity' setting: name the primary column of "
+            f"{as_case(data_dir).root / 'case.toml'}: no 'commodity' setting: name the primary column of "
             f"{BUNDLED_FILE} there (commodity = \"...\") or pass series="
         )
     return primary
@@ -136,7 +126,7 @@ def resolve_series(series: str | None, data_dir=None) -> str:
 
 # --------------------------------------------------------------------------- loading
 def _bundled_path(data_dir=None) -> Path:
-    return _case(data_dir).root / BUNDLED_FILE
+    return as_case(data_dir).root / BUNDLED_FILE
 
 
 def commodity_cache_path(cache_dir=None) -> Path:

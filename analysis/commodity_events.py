@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .commodity_data import _case, load_commodity_prices, resolve_series
+from .case import as_case
+from .commodity_data import load_commodity_prices, resolve_series
 from .errors import DataError
 
 
@@ -153,15 +154,13 @@ class CommodityEventPath:
         return plot_commodity_prices(window, marker, series=self.series, **kw)
 
 
-def _event_record(event, data_dir=None) -> dict:
+def _event_record(event, case) -> dict:
     """A catalog record (dict) from an event id, a date-like, or a record already."""
-    from .catalog import get_event
-
     if isinstance(event, dict):
         return event
     if hasattr(event, "year") and not isinstance(event, str):  # date, datetime, Timestamp
         event = str(pd.Timestamp(event).date())
-    return get_event(event, data_dir=data_dir)
+    return case.event(event)
 
 
 def event_commodity_path(
@@ -207,11 +206,11 @@ def event_commodity_path(
     >>> p.to_frame()["price"].tolist()
     [353.75, 358.33, 366.0, 372.5]
     """
-    case = _case(data_dir)
-    series = resolve_series(series, data_dir)
-    rec = _event_record(event, data_dir)
+    case = as_case(data_dir)
+    series = resolve_series(series, case)
+    rec = _event_record(event, case)
     when = pd.Timestamp(rec.get("date") if rec.get("date") is not None else rec["timestamp"]).tz_localize(None).normalize()
-    px = load_commodity_prices(data_dir, cache_dir=cache_dir) if prices is None else prices
+    px = load_commodity_prices(case, cache_dir=cache_dir) if prices is None else prices
     if series not in px.columns:
         raise DataError(f"unknown commodity series {series!r}: use one of {', '.join(px.columns)}")
     s = px[series].dropna()
@@ -303,16 +302,15 @@ def commodity_event_table(
     >>> len(tab), float(tab.set_index("event_id").loc["us-potash-easing-2025", "event_price"])
     (24, 358.33)
     """
-    from .catalog import load_events
-
-    series = resolve_series(series, data_dir)
-    ev = load_events(data_dir) if events is None else events
-    px = load_commodity_prices(data_dir, cache_dir=cache_dir)
+    case = as_case(data_dir)
+    series = resolve_series(series, case)
+    ev = case.events if events is None else events
+    px = load_commodity_prices(case, cache_dir=cache_dir)
     rows = []
     for rec in ev.to_dict("records"):
         base = {"event_id": rec["event_id"], "kind": rec["kind"], "date": pd.Timestamp(rec["date"]).date()}
         try:
-            p = event_commodity_path(rec, months_after, series=series, data_dir=data_dir, prices=px)
+            p = event_commodity_path(rec, months_after, series=series, data_dir=case, prices=px)
         except DataError as exc:  # recorded in the row's status: the event is named with its reason
             rows.append({**base, "status": str(exc)})
             continue

@@ -38,6 +38,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from .case import as_case
 from .distributions import p_t, t_quantile
 from .errors import DataError
 
@@ -113,7 +114,7 @@ def load_monthly_returns(tickers, *, offline: bool | None = None, data_dir=None,
     """
     from .data import load_returns
 
-    daily = load_returns(list(tickers), offline=offline, data_dir=data_dir)
+    daily = load_returns(list(tickers), offline=offline, data_dir=as_case(data_dir).data_dir)
     return monthly_returns(daily, exchange=exchange)
 
 
@@ -261,18 +262,9 @@ def rolling_ols(y: np.ndarray, X: np.ndarray, window: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- the firms of a case
-def _case(data_dir=None):
-    from .commodity_data import _case as case_of
-
-    return case_of(data_dir)
-
-
-def _universe_groups(tickers, data_dir=None) -> dict:
-    """Ticker -> universe group ("" for a ticker the universe does not list). A broken universe raises."""
-    from .catalog import load_universe
-
-    uni = load_universe(data_dir)
-    g = dict(zip(uni["ticker"], uni["group"]))
+def _universe_groups(tickers, case) -> dict:
+    """Ticker -> universe group ("" for a ticker the universe does not list)."""
+    g = dict(zip(case.universe["ticker"], case.universe["group"]))
     return {t: g.get(t) or "" for t in tickers}
 
 
@@ -284,7 +276,9 @@ def default_sensitivity_tickers(*, market: str | None = None, offline: bool | No
     groups (``benchmark`` and the groups of the case's ``market`` and ``sector``
     tickers), restricted to
     listings on the market proxy's calendar (a CAD or EUR listing against SPY would
-    mix currencies and trading days). Offline, only tickers in the snapshot.
+    mix currencies and trading days). Offline, only tickers in the snapshot. Tickers
+    whose price file has no dividend data (the peers panel: dividends unknown) are left
+    out: the model is on total returns.
 
     Parameters
     ----------
@@ -305,10 +299,9 @@ def default_sensitivity_tickers(*, market: str | None = None, offline: bool | No
     ['NTR', 'MOS', 'IPI', 'ICL', 'CF', 'LXU']
     """
     from . import config
-    from .catalog import load_universe
 
-    settings = _case(data_dir).settings
-    uni = load_universe(data_dir)
+    case = as_case(data_dir)
+    settings, uni = case.settings, case.universe
     market = market or settings.get("market", "SPY")
     cal = dict(zip(uni["ticker"], uni["calendar"])).get(market, "XNYS")
     group_of = dict(zip(uni["ticker"], uni["group"]))
@@ -317,12 +310,25 @@ def default_sensitivity_tickers(*, market: str | None = None, offline: bool | No
     groups = [g for g in groups if g] + [
         g for g in dict.fromkeys(uni["group"]) if g not in groups and g not in benchmarks
     ]
-    sel = uni[uni["group"].isin(groups) & (uni["calendar"] == cal) & (uni["ticker"] != market)]
-    if config.is_offline(offline):
-        sel = sel[sel["offline"]]
-    order = {g: i for i, g in enumerate(groups)}
-    sel = sel.assign(_o=sel["group"].map(order)).sort_values("_o", kind="stable")
-    return list(sel["ticker"])
+    offline_only = config.is_offline(offline)
+    cands = [t for g in groups for t in case.group(g, exchange=cal, offline_only=offline_only) if t != market]
+    unknown = set(_price_only(cands, case))
+    return [t for t in cands if t not in unknown]
+
+
+def _price_only(tickers, case) -> list[str]:
+    """Tickers whose bundled price file has no dividend data (an empty ``dividend`` column means unknown).
+
+    The monthly model needs total returns, so these are not in the default set.
+    """
+    out = []
+    for t in tickers:
+        path = case.price_path(t)
+        if path.is_file():
+            div = pd.read_csv(path, usecols=["dividend"])["dividend"]
+            if len(div) and div.isna().all():
+                out.append(t)
+    return out
 
 
 # --------------------------------------------------------------------------- the result
@@ -531,21 +537,22 @@ def commodity_sensitivity(
     """
     from .commodity_data import _to_period, load_commodity_prices, resolve_series
 
-    settings = _case(data_dir).settings
+    case = as_case(data_dir)
+    settings = case.settings
     market = market or settings.get("market", "SPY")
-    series = resolve_series(series, data_dir)
+    series = resolve_series(series, case)
     if tickers is None:
-        tickers = default_sensitivity_tickers(market=market, offline=offline, data_dir=data_dir)
+        tickers = default_sensitivity_tickers(market=market, offline=offline, data_dir=case)
     elif isinstance(tickers, str):
         tickers = [tickers]
     tickers = [t for t in dict.fromkeys(tickers) if t != market]
     if not tickers:
         raise DataError("no tickers for the sensitivity regression: pass e.g. ['NTR', 'CF']")
-    prices = load_commodity_prices(data_dir, cache_dir=cache_dir)
+    prices = load_commodity_prices(case, cache_dir=cache_dir)
     if series not in prices.columns:
         raise DataError(f"unknown commodity series {series!r}: use one of {', '.join(prices.columns)}")
     dp = prices[series].pct_change(fill_method=None)
-    rets = load_monthly_returns(tickers + [market], offline=offline, data_dir=data_dir)
+    rets = load_monthly_returns(tickers + [market], offline=offline, data_dir=case)
     frame = pd.concat({"_dp": dp, **{t: rets[t] for t in tickers + [market]}}, axis=1, join="inner")
     if start is not None or end is not None:
         frame = frame.loc[None if start is None else _to_period(start, "start") : None if end is None else _to_period(end, "end")]
@@ -571,7 +578,7 @@ def commodity_sensitivity(
     data.attrs = {"vintage": prices.attrs.get("vintage")}
     return CommoditySensitivity(
         tickers=tuple(tickers),
-        groups=_universe_groups(tickers, data_dir),
+        groups=_universe_groups(tickers, case),
         series=series,
         market=market,
         coef_names=("const", series, "market"),
