@@ -23,8 +23,29 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 
 
-def data_dir(path: str | os.PathLike | None = None) -> Path:
-    """The case's data folder: ``path`` if given, else ``$POTASH_IMPACT_DATA``, else ``<repo>/data``."""
+def data_dir(path=None) -> Path:
+    """The case's data folder: ``path`` if given, else ``$POTASH_IMPACT_DATA``, else ``<repo>/data``.
+
+    Parameters
+    ----------
+    path : str, path-like, Case or None
+        A folder, or a loaded :class:`analysis.case.Case` (its ``root``), so functions that
+        still resolve ``data_dir=`` themselves accept a Case too.
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute and resolved (``~`` expanded). Not checked to exist: see
+        :func:`analysis.case.is_case_folder` and :meth:`analysis.case.Case.load`.
+
+    Examples
+    --------
+    >>> data_dir() == REPO_DIR / "data" or "POTASH_IMPACT_DATA" in os.environ
+    True
+    """
+    root = getattr(path, "root", None)
+    if isinstance(root, Path):  # a Case (duck-typed: this module stays stdlib-only and import-light)
+        return root
     if path is not None and str(path) != "":
         return Path(path).expanduser().resolve()
     env = os.environ.get("POTASH_IMPACT_DATA")
@@ -32,7 +53,24 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
-    """The Parquet cache folder (created lazily by writers, never by readers)."""
+    """The Parquet cache folder (created lazily by writers, never by readers).
+
+    Parameters
+    ----------
+    path : str, path-like or None
+        Explicit folder; else ``$POTASH_IMPACT_CACHE``, else ``$XDG_CACHE_HOME/potash-impact``
+        (``~/.cache/potash-impact``).
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute; may not exist yet.
+
+    Examples
+    --------
+    >>> cache_dir("/tmp/c").as_posix()
+    '/tmp/c'
+    """
     if path is not None and str(path) != "":
         return Path(path).expanduser().resolve()
     env = os.environ.get("POTASH_IMPACT_CACHE")
@@ -43,7 +81,22 @@ def cache_dir(path: str | os.PathLike | None = None) -> Path:
 
 
 def reports_dir(path: str | os.PathLike | None = None) -> Path:
-    """Where report runs are published."""
+    """Where report runs are published: ``path``, else ``$POTASH_IMPACT_REPORTS``, else ``<repo>/reports``.
+
+    Parameters
+    ----------
+    path : str, path-like or None
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute; may not exist yet.
+
+    Examples
+    --------
+    >>> reports_dir("/tmp/r").as_posix()
+    '/tmp/r'
+    """
     if path is not None and str(path) != "":
         return Path(path).expanduser().resolve()
     env = os.environ.get("POTASH_IMPACT_REPORTS")
@@ -51,7 +104,22 @@ def reports_dir(path: str | os.PathLike | None = None) -> Path:
 
 
 def is_offline(offline: bool | None = None) -> bool:
-    """``offline`` if given, else whether ``POTASH_IMPACT_OFFLINE`` is set to a true value."""
+    """``offline`` if given, else whether ``POTASH_IMPACT_OFFLINE`` is set to a true value.
+
+    Parameters
+    ----------
+    offline : bool or None
+
+    Returns
+    -------
+    bool
+        True for ``1``, ``true``, ``yes``, ``on`` (any case) in the environment.
+
+    Examples
+    --------
+    >>> is_offline(True), is_offline(False)
+    (True, False)
+    """
     if offline is not None:
         return bool(offline)
     return os.environ.get("POTASH_IMPACT_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}

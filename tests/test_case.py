@@ -465,3 +465,9 @@ def test_planning_a_report_reads_each_case_file_once(folder, monkeypatch):
     case_files = {k: v for k, v in opened.items() if not k.startswith(("prices", "peers"))}
     assert case_files == {"case.toml": 1, "events.csv": 1, "universe.csv": 1, "known_moves.csv": 1}
     assert all(v == 1 for v in opened.values()), opened
+
+
+def test_config_data_dir_accepts_a_case(folder):
+    c = Case.load(folder)
+    assert config.data_dir(c) == c.root == folder.resolve()
+    assert catalog.load_events(c)["event_id"].tolist() == c.events["event_id"].tolist()  # positional Case
