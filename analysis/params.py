@@ -210,9 +210,7 @@ def _sessions_of(ticker, data_dir):
     """The benchmark's trading dates from the cache or snapshot (never the network), or None."""
     from . import data
 
-    df = data.read_cache(ticker)
-    if df is None and (data.snapshot_dir(data_dir) / f"{ticker}.csv").is_file():
-        df = data.read_snapshot(ticker, data_dir)
+    df, _ = data.local_prices(ticker, data_dir=data_dir, check=False)  # cache ∪ snapshot (QUALITY)
     return None if df is None else df.index[df["close"].notna()]
 
 
@@ -347,6 +345,9 @@ def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
     except PotashImpactError as exc:
         raise ParameterError(f"parameter event: {exc}") from None
     if check_data:
+        from .quality import preflight
+
+        preflight(treated + control + [bm], data_dir=dd)  # the data-quality gate, before any kernel (QUALITY)
         sessions = _sessions_of(bm, dd)
         if sessions is not None and len(sessions):
             last_end = max(w[1] for w in wins)
