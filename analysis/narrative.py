@@ -129,6 +129,30 @@ def md_escape(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=True))
 
 
+def text_html(text, tag: str = "p") -> str:
+    """Plain text (a generated sentence, a verdict) as one escaped HTML element.
+
+    Parameters
+    ----------
+    text : object
+        The text; ``str()`` is applied and the result HTML-escaped.
+    tag : str
+        The element, ``"p"`` by default.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> text_html("CAAR < 0 & p = 0.06")
+    '<p>CAAR &lt; 0 &amp; p = 0.06</p>'
+    """
+    if not re.fullmatch(r"[a-z][a-z0-9]*", tag):
+        raise ReportError(f"text_html: tag {tag!r} is not a plain element name")
+    return f"<{tag}>{html.escape(str(text), quote=True)}</{tag}>"
+
+
 # --------------------------------------------------------------------------- the sample
 def excluded_records(excluded) -> list[dict]:
     """The firms a result excluded, as ``{"firm", "window", "reason"}`` records.
@@ -494,6 +518,50 @@ def notes_html(notes, *, title: str = "Sample notes", empty: str | None = None) 
     )
 
 
+def case_header(case, params: dict) -> str:
+    """The opening line of every notebook: which case, which groups, which event.
+
+    Parameters
+    ----------
+    case : analysis.case.Case
+        The loaded case (its ``settings``: ``title``, ``name``, ``commodity``).
+    params : dict
+        :func:`analysis.params.resolve`'s output (``treated``, ``treated_tickers``,
+        ``control``, ``control_tickers``, ``benchmark``, ``event_record``, ``session``).
+
+    Returns
+    -------
+    str
+        Markdown; every value read from data is escaped with :func:`md_escape`.
+
+    Examples
+    --------
+    >>> from analysis.case import Case
+    >>> from analysis.params import resolve
+    >>> print(case_header(Case.load(), resolve(offline=True)))  # doctest: +ELLIPSIS
+    **Case:** Belarusian potash sanctions and the fertilizer equities (potash; commodity potash). ...
+    """
+    import pandas as pd
+
+    s = case.settings
+
+    def group(role: str) -> str:
+        name, tickers = params.get(role), params.get(f"{role}_tickers") or []
+        label = f"{name}: " if isinstance(name, str) else ""
+        return md_escape(label + ", ".join(tickers))
+
+    ev = params.get("event_record") or {}
+    title = s.title or s.name or "case"
+    facts = "; ".join(x for x in (s.name, f"commodity {s.commodity}" if s.commodity else None) if x)
+    return (
+        f"**Case:** {md_escape(title)}" + (f" ({md_escape(facts)})" if facts else "") + ". "
+        f"**Treated** {group('treated')}; **control** {group('control')}; "
+        f"**benchmark** {md_escape(params.get('benchmark'))}. "
+        f"**Event:** {md_escape(ev.get('event_id'))}, {md_escape(ev.get('title') or '')} "
+        f"(announced {md_escape(ev.get('timestamp'))} UTC; day 0 = {pd.Timestamp(params['session']).date()})."
+    )
+
+
 def catalog_header(study, window: str) -> str:
     """The catalog notebook's header: coverage, main window and the firms used per event.
 
@@ -581,6 +649,8 @@ __all__ = [
     "exclusion_notes",
     "notes_html",
     "catalog_header",
+    "case_header",
     "sensitivity_notes",
     "md_escape",
+    "text_html",
 ]

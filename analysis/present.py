@@ -9,7 +9,8 @@ notebook, ``results.json`` and the CSV tables cannot disagree.
 * :func:`highlight_tests` -- the test battery as a window x test grid of
   ``statistic (p)``, the dependence-robust tests shaded, p below ``alpha`` bold;
 * :func:`coverage_table`, :func:`event_table`, :func:`roles_table` -- the event-study
-  notebook's data coverage, event and universe tables.
+  notebook's data coverage, event and universe tables;
+* :func:`parameters_table` -- every parameter a run used, with its meaning.
 
 Values here are for display; ``results.json`` and the CSV tables keep full precision.
 Stdlib only at import; pandas loads inside the functions.
@@ -129,7 +130,38 @@ def roles_table(universe, treated, control, benchmark):
     return out[["role", "ticker", "name", "exchange", "currency", "group"]].reset_index(drop=True)
 
 
-def safe_style(df, formatter=None, *, na_rep: str = ""):
+def parameters_table(params: dict):
+    """The run's parameters as a table: name, the value used, what it means.
+
+    Parameters
+    ----------
+    params : dict
+        :func:`analysis.params.resolve`'s output (or any dict holding the schema's names).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``parameter, value, meaning``, one row per schema name except ``output_dir``;
+        lists are written ``[a, b]``.
+
+    Examples
+    --------
+    >>> t = parameters_table({"model": "market", "estimation_window": [-250, -11]})
+    >>> t.set_index("parameter").loc["estimation_window", "value"]
+    '[-250, -11]'
+    """
+    import pandas as pd
+
+    from .params import SCHEMA
+
+    rows = [
+        {"parameter": k, "value": "None" if params.get(k) is None else str(params[k]), "meaning": h}
+        for k, (_, h) in SCHEMA.items() if k != "output_dir" and k in params
+    ]
+    return pd.DataFrame(rows, columns=["parameter", "value", "meaning"])
+
+
+def safe_style(df, formatter=None, *, na_rep: str = "", precision: int | None = None, index: bool = True):
     """``df.style`` with every cell and both indexes HTML-escaped (and ``formatter`` applied).
 
     Parameters
@@ -140,6 +172,10 @@ def safe_style(df, formatter=None, *, na_rep: str = ""):
         As ``Styler.format``.
     na_rep : str
         Text for missing values.
+    precision : int, optional
+        Decimals of floats the ``formatter`` does not cover.
+    index : bool
+        Show the row index (False hides a meaningless 0, 1, 2... column).
 
     Returns
     -------
@@ -151,11 +187,15 @@ def safe_style(df, formatter=None, *, na_rep: str = ""):
     >>> "&lt;b&gt;" in safe_style(pd.DataFrame({"<b>": [1]})).to_html()
     True
     """
-    return (
-        df.style.format(formatter, escape="html", na_rep=na_rep)
+    styler = (
+        df.style.format(precision=precision, escape="html", na_rep=na_rep)
         .format_index(escape="html", axis=0)
         .format_index(escape="html", axis=1)
     )
+    if formatter is not None:
+        subset = list(formatter) if isinstance(formatter, dict) else None
+        styler = styler.format(formatter, subset=subset, escape="html", na_rep=na_rep, precision=precision)
+    return styler if index else styler.hide(axis="index")
 
 
 def highlight_tests(tests, robust=ROBUST_TESTS, alpha: float = DEFAULT_ALPHA):
@@ -204,4 +244,4 @@ def highlight_tests(tests, robust=ROBUST_TESTS, alpha: float = DEFAULT_ALPHA):
     )
 
 
-__all__ = ["safe_style", "highlight_tests", "coverage_table", "event_table", "roles_table"]
+__all__ = ["parameters_table", "safe_style", "highlight_tests", "coverage_table", "event_table", "roles_table"]

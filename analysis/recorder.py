@@ -502,11 +502,88 @@ def key_numbers(tests, window: str, test: str, comparison=None, *, treated=None,
     return KeyNumbers(**{**clean, "excluded": tuple(clean["excluded"])})
 
 
+def commodity_key_numbers(path, sensitivity, treated) -> dict:
+    """The commodity notebook's headline: the event-aligned path and the treated firms' mean beta.
+
+    Parameters
+    ----------
+    path : EventPotashPath
+        :func:`analysis.event_potash_path` of the run's event.
+    sensitivity : pandas.DataFrame or sensitivity result
+        ``potash_sensitivity(...).to_frame()`` (``ticker``, ``beta_potash``).
+    treated : list of str
+        The treated firms.
+
+    Returns
+    -------
+    dict
+        ``series, event_month, change_event_month_pct, cum_change_pct, to_month,
+        mean_beta_treated`` (percent changes in percent; ``None`` where not computable).
+
+    Examples
+    --------
+    >>> import analysis
+    >>> path = analysis.event_potash_path("us-potash-easing-2025", months_after=3)
+    >>> commodity_key_numbers(path, None, [])["to_month"]
+    '2026-03'
+    """
+    import pandas as pd
+
+    t = path.to_frame()
+    done = t.dropna(subset=["cum_change_pct"])
+    last = done.iloc[-1] if len(done) else None
+    at0 = t.loc[t["offset"] == 0, "change_pct"]
+    beta = None
+    if sensitivity is not None:
+        s = _frame(sensitivity)
+        b = s.loc[s["ticker"].isin(list(treated)), "beta_potash"]
+        beta = float(b.mean()) if len(b) else None
+    return jsonable({
+        "series": path.series,
+        "event_month": str(pd.Period(path.event_date, "M")),
+        "change_event_month_pct": at0.iloc[0] if len(at0) else None,
+        "cum_change_pct": None if last is None else last["cum_change_pct"],
+        "to_month": None if last is None else str(last["month"]),
+        "mean_beta_treated": beta,
+    })
+
+
+def catalog_key_numbers(study, window: str) -> dict:
+    """The catalog notebook's headline: coverage and the sign consistency over ``window``.
+
+    Parameters
+    ----------
+    study : CatalogStudy
+        :func:`analysis.study_catalog`'s result.
+    window : str
+        The main window label.
+
+    Returns
+    -------
+    dict
+        ``window, n_events, n_covered, sign_consistency`` (records ``kind, n_votes,
+        share_expected_treated, share_expected_diff``).
+
+    Examples
+    --------
+    >>> key = catalog_key_numbers(study, "(0,1)")   # doctest: +SKIP
+    """
+    cons = study.sign_consistency(window)
+    return jsonable({
+        "window": window,
+        "n_events": study.n_events,
+        "n_covered": study.n_covered,
+        "sign_consistency": cons[["kind", "n_votes", "share_expected_treated", "share_expected_diff"]],
+    })
+
+
 __all__ = [
     "jsonable",
     "Recorder",
     "capture_notes",
     "KeyNumbers",
     "key_numbers",
+    "commodity_key_numbers",
+    "catalog_key_numbers",
     "LIBRARY_WARNINGS",
 ]
