@@ -458,10 +458,10 @@ def _load_prices(tickers, start, end, need_start, *, source, offline, data_dir, 
     offline = config.is_offline(offline)
     pol = _policy(data_dir, on_bad_data)
     universe_tickers, calendars = None, {}
-    if (config.data_dir(data_dir) / "universe.csv").is_file():
-        from .catalog import load_universe
+    from .case import as_case, is_case_folder
 
-        universe = load_universe(data_dir)
+    if is_case_folder(data_dir):  # a folder of price files alone has no universe: no unknown-ticker check
+        universe = as_case(data_dir).universe
         universe_tickers = set(universe["ticker"])
         calendars = dict(zip(universe["ticker"], universe["calendar"]))
 
@@ -573,7 +573,7 @@ def snapshot_vintage(data_dir=None) -> dict:
 
 
 # re-exported: the returns half of the data layer lives in analysis.returns
-from .returns import corporate_actions, load_returns, total_returns, unreflected_spinoffs  # noqa: E402
+from .returns import corporate_actions, load_returns, price_only_tickers, total_returns, unreflected_spinoffs  # noqa: E402,F401
 
 __all__ = [
     "load_prices",
@@ -586,6 +586,7 @@ __all__ = [
     "snapshot_path",
     "price_dirs",
     "corporate_actions",
+    "price_only_tickers",
     "read_cache",
     "write_cache",
     "cache_path",

@@ -234,16 +234,12 @@ def case_policy(data_dir=None) -> dict:
     ('error', ('SPY', 'XLB'))
     """
     from . import config
-    from .case import Case, as_case
+    from .case import as_case, is_case_folder
 
-    if isinstance(data_dir, Case):
-        case = data_dir
-    else:
-        root = config.data_dir(data_dir)
-        if not ((root / "events.csv").is_file() and (root / "universe.csv").is_file()):
-            return {"known_moves": _known_moves(pd.DataFrame(columns=["ticker", "date", "reason"])),
-                    "known_moves_path": str(root / "known_moves.csv"), "on_bad_data": "error", "protected": ()}
-        case = as_case(root)
+    if not is_case_folder(data_dir):
+        return {"known_moves": pd.DataFrame(columns=["ticker", "date", "reason"]), "on_bad_data": "error",
+                "known_moves_path": str(config.data_dir(data_dir) / "known_moves.csv"), "protected": ()}
+    case = as_case(data_dir)
     st = case.settings
     return {
         "known_moves": case.known_moves,

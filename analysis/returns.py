@@ -89,6 +89,29 @@ def unreflected_spinoffs(actions: pd.DataFrame) -> list[tuple[str, pd.Timestamp,
 
 
 
+def price_only_tickers(tickers, data_dir=None) -> list[str]:
+    """The ``tickers`` whose snapshot file has an empty (unknown) dividend on some row.
+
+    Their :func:`load_returns` are price returns (listed in ``attrs["price_only"]``), so a
+    study on *total* returns (the monthly potash sensitivity) leaves them out. Reads only
+    the snapshot files, never the network; tickers without a file are not listed.
+
+    Examples
+    --------
+    >>> price_only_tickers(["NTR", "SQM", "HON", "NTR.TO"])
+    ['SQM', 'HON']
+    """
+    from .data import read_snapshot, snapshot_path
+
+    out = []
+    for t in dict.fromkeys(tickers):
+        if snapshot_path(t, data_dir) is not None:
+            df = read_snapshot(t, data_dir, check=False)
+            if "dividend" not in df.columns or df["dividend"].isna().any():
+                out.append(t)
+    return out
+
+
 # --------------------------------------------------------------------------- returns
 def total_returns(prices: pd.DataFrame, actions: pd.DataFrame | None = None, *, basis: str = "total") -> pd.DataFrame:
     """Daily total returns ``(close_t + dividend_t) / close_{t-1} - 1``, dates x tickers.
@@ -201,4 +224,4 @@ def load_returns(tickers, start=None, end=None, *, basis: str = "total", **kwarg
     return r.loc[s:] if s is not None else r
 
 
-__all__ = ["corporate_actions", "unreflected_spinoffs", "total_returns", "load_returns", "BASES"]
+__all__ = ["corporate_actions", "unreflected_spinoffs", "price_only_tickers", "total_returns", "load_returns", "BASES"]

@@ -19,17 +19,31 @@ DATA = config.data_dir()
 # ----------------------------------------------------------------------------- snapshot
 def test_snapshot_files_match_recorded_checksums():
     manifest = json.loads((DATA / "snapshot.json").read_text())
-    assert len(manifest["sha256"]) == 11  # 8 price files + commodities + actions + events
+    listed = {str(p.relative_to(DATA)) for p in [*DATA.glob("prices/*.csv"), *DATA.glob("peers/prices/*.csv"),
+                                                 *DATA.glob("peers/*.csv")]}
+    listed |= {"commodity_prices.csv", "corporate_actions.csv", "events.csv", "known_moves.csv"}
+    assert set(manifest["sha256"]) == listed
+    assert len(listed) == 8 + 4 + 50 + 4  # prices, case csv files, peers' prices, peers' csv files
     for rel, digest in manifest["sha256"].items():
         assert hashlib.sha256((DATA / rel).read_bytes()).hexdigest() == digest, rel
+    assert manifest["coverage"]["peers/HON"] == {"first": "2024-06-03", "last": "2026-09-15", "rows": 573}
+    assert "9999999 -> 70661900" in manifest["refreshed"]["prices/SPY.csv"]
 
 
 def test_snapshot_equals_shared_source_when_available():
-    shared = config.REPO_DIR.parent / "shared" / "data" / "prices"
+    shared = config.REPO_DIR.parent / "shared" / "data"
     if not shared.is_dir():
         pytest.skip("../shared/data not beside this checkout")
-    for p in shared.glob("*.csv"):
-        assert (DATA / "prices" / p.name).read_bytes() == p.read_bytes(), p.name
+    pairs = [(p, DATA / "prices" / p.name) for p in shared.glob("prices/*.csv")]
+    pairs += [(p, DATA / p.relative_to(shared)) for p in shared.glob("peers/**/*") if p.is_file()]
+    pairs += [(shared / n, DATA / n) for n in ("events.csv", "corporate_actions.csv", "SOURCES.md")]
+    assert len(pairs) == 8 + 56 + 3
+    for src, copy in pairs:
+        assert copy.read_bytes() == src.read_bytes(), copy
+    # the corrected SPY bar of 2026-04-17 (issue 12/13): the placeholder volume is gone, the close unchanged
+    spy = data.read_snapshot("SPY")
+    assert spy.loc["2026-04-17", "volume"] == 70661900 and spy.loc["2026-04-17", "close"] == 710.14
+    assert not (spy["volume"] == 9999999).any()
 
 
 def test_known_closes_from_sources_md():
