@@ -1,0 +1,594 @@
+"""Abnormal trading volume: the event-study engine run on log volume.
+
+Prices are one reaction to news; trading volume is another. A shock that traders
+disagree about moves volume even when the mean return does not (Ajinkya & Jain 1989,
+"The behavior of daily stock market trading volume", JAE 11). This module feeds the
+log share volume to the *same* engine as the returns
+(:func:`analysis.eventstudy.event_study`): one code path for fitting, standardizing and
+testing, parameterized by the measure. Nothing of the engine is copied here.
+
+Notation
+--------
+``V_it`` is the share volume of firm *i* on session *t*, ``v_it = ln(1 + V_it)`` its log
+volume, ``v_mt`` the log volume of the market proxy (by default the case's market ETF).
+Relative days, windows, ``m_i`` and ``k`` are those of the engine.
+
+Why log volume (Campbell & Wasley 1996, "Measuring abnormal daily trading volume for
+samples of NYSE/ASE and NASDAQ securities using parametric and nonparametric test
+statistics", RQFA 6): raw daily volume is strongly right-skewed and far from normal,
+while the log transform is close to normal, so the parametric tests are much better
+specified on it; and the rank test (Corrado) is well specified on log volume. The
+``1 +`` keeps zero-volume days in the sample (``ln 1 = 0``) instead of dropping them.
+
+Normal-volume models (``model=``)
+---------------------------------
+``"mean"``
+    AV_it = v_it - mean of v_i over the estimation window: the engine's
+    ``constant_mean`` model, k = 1, prediction-error correction h = 1/m_i.
+``"market"``
+    OLS of v_it on (1, v_mt) over the estimation window: the engine's market model,
+    k = 2, with the market model's leverage h_it (Ajinkya & Jain 1989; Campbell &
+    Wasley 1996 use this form).
+
+Abnormal log volume, CAR (summed over a window), CAAR and the whole battery
+(``res.tests``) and the event-induced volatility (``res.volatility``,
+:mod:`analysis.eventstudy.volatility`) then mean exactly what they mean for returns, with "return"
+read as "log volume". A CAAR of 0.7 over two days is a mean abnormal log volume of 0.35
+a day, i.e. volume about exp(0.35) = 1.42 times its normal level.
+
+Missing data
+------------
+Missing volume is NaN (``log_volume`` keeps it NaN) and the engine's firm-set rule
+applies exactly as for returns: a window's statistics use the firms observed on every
+day of it, a firm with too few estimation observations is excluded and named.
+
+The seam of the snapshot
+------------------------
+The bundled volumes change source at 2025-09-29 (``data/SOURCES.md``): the Yahoo
+mirrors round to hundreds of shares, the Nasdaq mirror does not. :func:`seam_check`
+measures what the rounding does to log volume on the unrounded rows: a mean change of
+order 1e-6 and at most about 1.5e-4, against a daily noise of about 0.3 in log volume.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, EventStudyError, PotashImpactError
+
+__all__ = [
+    "MEASURE",
+    "VOLUME_MODELS",
+    "catalog_volume",
+    "load_volumes",
+    "log_volume",
+    "seam_check",
+    "volume_by_kind",
+    "volume_key_numbers",
+    "volume_sentence",
+    "volume_study",
+]
+
+#: The label of the measure on volume results.
+MEASURE = "log volume"
+#: volume model name -> the engine's normal-return model that computes it.
+VOLUME_MODELS = {"mean": "constant_mean", "market": "market"}
+DEFAULT_WINDOWS = ((-1, 1), (0, 0), (0, 1), (0, 5), (-5, 5))
+#: The date after which the Nasdaq mirror (unrounded volume) serves NTR, MOS, ICL, CF and SPY.
+SEAM = "2025-09-29"
+
+
+# --------------------------------------------------------------------------- data
+def log_volume(volumes):
+    """Log share volume ``v = ln(1 + V)``; NaN where the volume is missing.
+
+    Parameters
+    ----------
+    volumes : DataFrame or Series
+        Share volume, sessions x firms (or one series). Zero is a valid volume
+        (``ln 1 = 0``); NaN means missing and stays NaN.
+
+    Returns
+    -------
+    DataFrame or Series
+        Float log volume, same shape, index and labels.
+
+    Raises
+    ------
+    DataError
+        Non-numeric columns, or a negative or infinite volume (named by firm and date).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> log_volume(pd.Series([0.0, 99.0, None])).round(6).tolist()
+    [0.0, 4.60517, nan]
+    """
+    if not isinstance(volumes, (pd.DataFrame, pd.Series)):
+        raise DataError(f"volumes must be a pandas DataFrame or Series, got {type(volumes).__name__}")
+    frame = volumes.to_frame() if isinstance(volumes, pd.Series) else volumes
+    bad = [c for c, dt in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(dt)]
+    if bad:
+        raise DataError(f"non-numeric volume columns {bad}: convert them to numbers (shares traded)")
+    V = frame.to_numpy(dtype=float, na_value=np.nan)
+    wrong = np.isinf(V) | (V < 0)
+    if wrong.any():
+        i, j = (int(a[0]) for a in np.nonzero(wrong))
+        when = frame.index[i]
+        when = when.date() if isinstance(when, pd.Timestamp) else when
+        raise DataError(
+            f"volume of {frame.columns[j]} on {when} is {V[i, j]}: a share volume must be finite and >= 0 "
+            "(fix the price file, or set it to NaN if unknown)"
+        )
+    out = pd.DataFrame(np.log1p(V), index=frame.index, columns=frame.columns)
+    return out.iloc[:, 0].rename(volumes.name) if isinstance(volumes, pd.Series) else out
+
+
+def load_volumes(tickers, start=None, end=None, **kwargs) -> pd.DataFrame:
+    """Daily share volume of ``tickers``: the ``volume`` field of :func:`analysis.data.load_prices`.
+
+    Parameters
+    ----------
+    tickers : str or list of str
+    start, end : date-like, optional
+    **kwargs
+        Passed to :func:`analysis.data.load_prices` (``offline``, ``data_dir``, ...).
+
+    Returns
+    -------
+    DataFrame
+        Sessions x tickers, NaN where a ticker has no bar (e.g. before its listing).
+
+    Raises
+    ------
+    DataError
+        As :func:`analysis.data.load_prices`, or no volume column in the data.
+
+    Examples
+    --------
+    >>> v = load_volumes(["NTR", "SPY"], "2025-12-12", "2025-12-15", offline=True)
+    >>> v.loc["2025-12-12", "NTR"]
+    2276183.0
+    """
+    from .data import load_prices
+
+    prices = load_prices(tickers, start, end, **kwargs)
+    if "volume" not in prices.columns.get_level_values(0):
+        raise DataError(f"no volume in the price data of {list(prices.columns.get_level_values(1).unique())}")
+    vol = prices["volume"].astype(float)
+    vol.columns.name = "ticker"
+    vol.attrs = dict(prices.attrs)
+    return vol
+
+
+# --------------------------------------------------------------------------- the study
+def volume_study(volumes, market_volume=None, event_date=None, estimation_window=(-250, -11),
+                 event_windows=DEFAULT_WINDOWS, model: str = "mean", min_estimation_obs: int = 120):
+    """Abnormal log volume around one event, with the engine's whole test battery.
+
+    ``log_volume`` of ``volumes`` (and of ``market_volume``) goes into
+    :func:`analysis.eventstudy.event_study` as the measure; see the module docstring for
+    the models and why log volume.
+
+    Parameters
+    ----------
+    volumes : DataFrame
+        Sessions (sorted ``DatetimeIndex``) x firms of share volume; NaN where missing.
+    market_volume : Series, optional
+        The market's share volume on the same sessions; required for ``model="market"``,
+        ignored for ``"mean"``.
+    event_date : date-like
+        Day 0, a session of the index (align the event first).
+    estimation_window, event_windows, min_estimation_obs
+        As :func:`analysis.eventstudy.event_study`.
+    model : {"mean", "market"}
+        ``"mean"``: estimation-window mean log volume (k = 1, h = 1/m). ``"market"``:
+        OLS on (1, v_mt) (k = 2).
+
+    Returns
+    -------
+    EventStudyResult
+        ``ar`` is abnormal log volume, ``tests`` the battery on it, ``volatility`` the
+        event-induced volatility of log volume.
+
+    Raises
+    ------
+    EventStudyError
+        Unknown model, ``model="market"`` without ``market_volume``, or anything
+        :func:`analysis.eventstudy.event_study` refuses.
+    DataError
+        Negative, infinite or non-numeric volumes.
+
+    Examples
+    --------
+    >>> v = load_volumes(["NTR", "MOS", "IPI", "ICL", "SPY"], "2024-11-01", "2026-01-30", offline=True)
+    >>> res = volume_study(v.drop(columns="SPY"), v["SPY"], "2025-12-15", model="market")
+    >>> res.firms
+    ['NTR', 'MOS', 'IPI', 'ICL']
+    """
+    if model not in VOLUME_MODELS:
+        raise EventStudyError(f"unknown volume model {model!r}: choose one of {', '.join(VOLUME_MODELS)}")
+    from .eventstudy import event_study
+
+    if model == "market":
+        if market_volume is None:
+            raise EventStudyError("model='market' needs market_volume (e.g. the market ETF's share volume)")
+        if not isinstance(market_volume, pd.Series):
+            raise EventStudyError(f"market_volume must be a pandas Series, got {type(market_volume).__name__}")
+        market = log_volume(market_volume)
+    else:
+        market = None
+    return event_study(
+        log_volume(volumes), market, event_date, estimation_window=estimation_window,
+        event_windows=event_windows, model=VOLUME_MODELS[model], min_estimation_obs=min_estimation_obs,
+        measure=MEASURE,
+    )
+
+
+# --------------------------------------------------------------------------- key numbers and prose
+def _num(x) -> float:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+    return x
+
+
+def volume_key_numbers(volume_res, window, returns_res=None, firms=None) -> dict:
+    """The headline numbers of the volume and volatility analysis, as a flat dict.
+
+    Parameters
+    ----------
+    volume_res : EventStudyResult
+        A :func:`volume_study` result.
+    window : str or (int, int)
+        The main window, ``"(0,1)"`` or ``(0, 1)``.
+    returns_res : EventStudyResult, optional
+        The returns study of the same event, for the day-0 *return* volatility.
+    firms : list of str, optional
+        The firms of the return volatility (default all of ``returns_res``'s).
+
+    Returns
+    -------
+    dict
+        ``window``, ``n`` (firms in the window), ``caar`` (summed abnormal log volume),
+        ``p_rank`` (Corrado), ``p_placebo``, ``p_volatility_volume_day0``,
+        ``p_placebo_volatility_volume_day0`` and, with ``returns_res``,
+        ``p_volatility_day0`` (χ², returns) and ``p_placebo_volatility_day0``.
+
+    Raises
+    ------
+    EventStudyError
+        ``window`` is not a window of ``volume_res``.
+
+    Examples
+    --------
+    >>> v = load_volumes(["NTR", "MOS", "IPI", "ICL"], "2024-11-01", "2026-01-30", offline=True)
+    >>> k = volume_key_numbers(volume_study(v, None, "2025-12-15"), (0, 1))
+    >>> k["window"], k["n"]
+    ('(0,1)', 4)
+    """
+    from .eventstudy.volatility import event_volatility
+
+    label = window if isinstance(window, str) else f"({int(window[0])},{int(window[1])})"
+    if label not in volume_res.windows:
+        raise EventStudyError(f"window {label} is not a window of the volume study ({', '.join(volume_res.windows)})")
+    t = volume_res.tests
+    t = t[t["window"] == label].set_index("test")
+    vv = volume_res.volatility
+    out = {
+        "measure": MEASURE,
+        "window": label,
+        "n": int(t.loc["placebo", "n"]),
+        "caar": _num(volume_res.caar[label]),
+        "p_rank": _num(t.loc["corrado_rank", "p_value"]),
+        "p_placebo": _num(t.loc["placebo", "p_value"]),
+        "p_volatility_volume_day0": _num(vv.loc[0, "p_value"]) if 0 in vv.index else float("nan"),
+        "p_placebo_volatility_volume_day0": _num(vv.loc[0, "p_placebo"]) if 0 in vv.index else float("nan"),
+    }
+    if returns_res is not None:
+        rv = event_volatility(returns_res, firms=firms)
+        out["p_volatility_day0"] = _num(rv.loc[0, "p_value"]) if 0 in rv.index else float("nan")
+        out["p_placebo_volatility_day0"] = _num(rv.loc[0, "p_placebo"]) if 0 in rv.index else float("nan")
+        out["mean_sar2_day0"] = _num(rv.loc[0, "mean_sar2"]) if 0 in rv.index else float("nan")
+    return out
+
+
+def _ok(p) -> bool:
+    return isinstance(p, (int, float)) and math.isfinite(p)
+
+
+def _fp(p) -> str:
+    return f"{p:.3f}" if _ok(p) else "n/a"
+
+
+def _pair(name_a, pa, name_b, pb, alpha) -> str:
+    """How two p-values read at ``alpha``: both, one, neither, or not available."""
+    if not _ok(pa) and not _ok(pb):
+        return "no test is available"
+    if not _ok(pa) or not _ok(pb):
+        name, p = (name_b, pb) if not _ok(pa) else (name_a, pa)
+        return f"only the {name} is available and it {'rejects' if p < alpha else 'does not reject'} at {alpha:.0%}"
+    ra, rb = pa < alpha, pb < alpha
+    if ra and rb:
+        return f"both reject no change at {alpha:.0%}"
+    if ra or rb:
+        yes, no = (name_a, name_b) if ra else (name_b, name_a)
+        return f"the {yes} rejects no change at {alpha:.0%} but the {no} does not"
+    return f"neither rejects no change at {alpha:.0%}"
+
+
+def volume_sentence(key: dict, *, group: str = "the treated firms", alpha: float = 0.05) -> str:
+    """One plain sentence on volume and volatility from :func:`volume_key_numbers`; no more than the numbers.
+
+    Parameters
+    ----------
+    key : dict
+        :func:`volume_key_numbers` output.
+    group : str
+        How to name the firms (e.g. ``"the potash producers (NTR, MOS, IPI, ICL)"``).
+    alpha : float
+        The level at which a p-value counts as a rejection.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> volume_sentence({"window": "(0,1)", "n": 4, "caar": 0.7, "p_rank": 0.01, "p_placebo": 0.2})[:60]
+    'Over (0,1), the trading volume of the treated firms (4 firms)'
+    """
+    w, n, caar = key.get("window", "?"), key.get("n"), _num(key.get("caar"))
+    L = None
+    try:
+        a, b = (int(v) for v in w.strip("()").split(","))
+        L = b - a + 1
+    except (ValueError, AttributeError):
+        pass
+    who = f"{group} ({n} firm{'s' if n != 1 else ''})" if n is not None else group
+    if not math.isfinite(caar) or not L:
+        s = f"Over {w}, the abnormal log volume of {who} could not be measured (no CAAR)."
+    else:
+        daily = caar / L
+        direction = "above" if daily > 0 else "below" if daily < 0 else "at"
+        ratio = math.exp(daily)
+        s = (f"Over {w}, the trading volume of {who} was {direction} its normal level "
+             f"(abnormal log volume {caar:+.2f} in total, {daily:+.2f} a day, i.e. about {ratio:.2f} times normal); "
+             f"rank test p = {_fp(key.get('p_rank'))}, placebo p = {_fp(key.get('p_placebo'))}: "
+             f"{_pair('rank test', key.get('p_rank'), 'placebo', key.get('p_placebo'), alpha)}.")
+    if "p_volatility_day0" in key:
+        pv, pp = key.get("p_volatility_day0"), key.get("p_placebo_volatility_day0")
+        m2 = _num(key.get("mean_sar2_day0"))
+        lvl = f"mean squared standardized abnormal return {m2:.2f} against 1 expected; " if math.isfinite(m2) else ""
+        verdict = _pair("χ² test", pv, "placebo", pp, alpha).replace("no change", "ordinary volatility")
+        s += (f" Day-0 return volatility: {lvl}χ² p = {_fp(pv)}, placebo p = {_fp(pp)}: {verdict}.")
+    return s
+
+
+# --------------------------------------------------------------------------- the catalog
+def _excluded_text(res) -> str:
+    """The firms a result dropped, with their reason, as one line ("" if none)."""
+    ex = res.excluded
+    if isinstance(ex, pd.DataFrame):
+        pairs = dict.fromkeys(zip(ex["firm"], ex["reason"]))
+    else:
+        pairs = dict.fromkeys(ex.items())
+    return "; ".join(f"{f} ({why})" for f, why in pairs)
+
+
+_CATALOG_COLUMNS = ["volume_caar", "volume_p_rank", "volume_p_placebo", "volume_n",
+                    "volatility_p_day0", "volatility_p_placebo_day0", "volume_note"]
+
+
+def catalog_volume(results: dict, comparisons: dict, windows, *, volumes=None, tickers=None, model: str = "mean",
+                   market_volume=None, min_estimation_obs: int = 120, data_dir=None, offline=None) -> pd.DataFrame:
+    """Volume and volatility columns for :func:`analysis.catalog_study.study_catalog`, per (event, window).
+
+    For every covered event: the abnormal log volume of the event's treated firms
+    (:func:`volume_study` with the event's session and estimation window), and per window
+    its CAAR, the Corrado rank p and the placebo p; and the day-0 *return* volatility of
+    the treated firms (χ² p and placebo p, :func:`analysis.eventstudy.volatility.event_volatility`
+    on the returns study). An event whose volume study fails keeps NaN and says why in
+    ``volume_note``.
+
+    Parameters
+    ----------
+    results, comparisons : dict
+        Event id -> returns :class:`EventStudyResult` / :class:`GroupComparison` (the
+        catalog's covered events).
+    windows : sequence of (int, int)
+        The catalog's event windows.
+    volumes : DataFrame, optional
+        Share volume, sessions x tickers; default :func:`load_volumes` of ``tickers``.
+    tickers : list of str, optional
+        What to load when ``volumes`` is None (default: every treated firm).
+    model : {"mean", "market"}
+    market_volume : Series, optional
+        For ``model="market"``.
+    min_estimation_obs : int
+    data_dir, offline
+        Passed to :func:`load_volumes`.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``event_id, window`` and ``volume_caar, volume_p_rank, volume_p_placebo,
+        volume_n, volatility_p_day0, volatility_p_placebo_day0, volume_note``.
+
+    Examples
+    --------
+    >>> cat = __import__("analysis").study_catalog(offline=True)   # doctest: +SKIP
+    >>> cat.to_frame("(0,1)")[["event_id", "volume_caar", "volume_p_placebo"]]   # doctest: +SKIP
+    """
+    from .eventstudy.volatility import event_volatility
+
+    labels = [f"({int(a)},{int(b)})" for a, b in windows]
+    rows, load_error = [], None
+    if volumes is None and results:
+        names = tickers or sorted({t for c in comparisons.values() for t in c.treated})
+        try:
+            volumes = load_volumes(names, data_dir=data_dir, offline=offline)
+        except PotashImpactError as exc:
+            volumes, load_error = None, f"volume not loaded: {exc}"
+    for eid, res in results.items():
+        treated = comparisons[eid].treated
+        vals = {lab: {} for lab in labels}
+        note = None
+        try:
+            rv = event_volatility(res, firms=treated)
+            day0 = (float(rv.loc[0, "p_value"]), float(rv.loc[0, "p_placebo"])) if 0 in rv.index else (np.nan, np.nan)
+        except PotashImpactError as exc:
+            day0, note = (np.nan, np.nan), f"return volatility: {exc}"
+        try:
+            if volumes is None:
+                raise DataError(load_error)
+            missing = [t for t in treated if t not in volumes.columns]
+            if missing:
+                raise DataError(f"no volume for {', '.join(missing)}")
+            vres = volume_study(volumes[treated], market_volume, res.event_date,
+                                estimation_window=res.estimation_window, event_windows=windows, model=model,
+                                min_estimation_obs=min_estimation_obs)
+            t = vres.tests.set_index(["window", "test"])
+            for lab in labels:
+                vals[lab] = {"volume_caar": float(vres.caar[lab]),
+                             "volume_p_rank": float(t.loc[(lab, "corrado_rank"), "p_value"]),
+                             "volume_p_placebo": float(t.loc[(lab, "placebo"), "p_value"]),
+                             "volume_n": int(t.loc[(lab, "placebo"), "n"])}
+            dropped = _excluded_text(vres)
+            if dropped:
+                note = "; ".join(x for x in [note, f"volume excluded: {dropped}"] if x)
+        except PotashImpactError as exc:
+            note = "; ".join(x for x in [note, f"volume: {exc}"] if x)
+        for lab in labels:
+            rows.append({"event_id": eid, "window": lab, **vals[lab], "volatility_p_day0": day0[0],
+                         "volatility_p_placebo_day0": day0[1], "volume_note": note})
+    out = pd.DataFrame(rows, columns=["event_id", "window"] + _CATALOG_COLUMNS)
+    out["volume_n"] = out["volume_n"].astype("Int64")
+    return out
+
+
+def volume_by_kind(table: pd.DataFrame, window: str = "(0,1)", alpha: float = 0.05) -> pd.DataFrame:
+    """Did tightening events move volume more than easing ones? One vote per cluster, per kind.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :meth:`CatalogStudy.to_frame` with the volume columns.
+    window : str
+        The window compared.
+    alpha : float
+        Level for the share of events whose placebo p rejects.
+
+    Returns
+    -------
+    DataFrame
+        One row per event kind with covered lead events: n_votes, mean_volume_caar,
+        median_volume_caar, share_positive, share_placebo_reject, share_volatility_reject
+        (day-0 return volatility, placebo p), voters.
+
+    Examples
+    --------
+    >>> cat = __import__("analysis").study_catalog(offline=True)   # doctest: +SKIP
+    >>> volume_by_kind(cat.to_frame())                             # doctest: +SKIP
+    """
+    need = {"kind", "window", "event_id", "cluster_lead", "status", "volume_caar", "volume_p_placebo",
+            "volatility_p_placebo_day0"}
+    missing = sorted(need - set(table.columns))
+    if missing:
+        raise DataError(f"the catalog table lacks {missing}: pass CatalogStudy.to_frame() of a run with volume")
+    t = table[(table["window"] == window) & (table["event_id"] == table["cluster_lead"]) & (table["status"] == "ok")]
+    t = t[t["volume_caar"].notna()]
+    rows = []
+    for kind, g in t.groupby("kind", sort=True):
+        c = g["volume_caar"].astype(float)
+        rows.append({
+            "kind": kind, "window": window, "n_votes": int(len(g)),
+            "mean_volume_caar": float(c.mean()), "median_volume_caar": float(c.median()),
+            "share_positive": float((c > 0).mean()),
+            "share_placebo_reject": float((g["volume_p_placebo"].astype(float) < alpha).mean()),
+            "share_volatility_reject": float((g["volatility_p_placebo_day0"].astype(float) < alpha).mean()),
+            "voters": ", ".join(g["event_id"]),
+        })
+    return pd.DataFrame(rows, columns=["kind", "window", "n_votes", "mean_volume_caar", "median_volume_caar",
+                                       "share_positive", "share_placebo_reject", "share_volatility_reject", "voters"])
+
+
+# --------------------------------------------------------------------------- the seam
+def seam_check(tickers=None, *, seam: str = SEAM, sessions: int = 20, data_dir=None) -> pd.DataFrame:
+    """Does the change of volume source at ``seam`` break the level of log volume?
+
+    Two measurements per snapshot ticker whose volume source changes at the seam to an
+    unrounded one (a source whose volumes after the seam are mostly not multiples of
+    100: the Nasdaq mirror), the rows before being rounded to hundreds (Yahoo):
+
+    * the mechanical effect: on the unrounded rows, ``d = ln(1 + V) - ln(1 + round(V, -2))``
+      is the change the Yahoo rounding would make; ``mean_diff`` is the level break the
+      change of source creates, to compare with ``noise = sd(Δv)/√2``, the typical
+      daily deviation of log volume over the ticker's history (``ratio``);
+    * the observed break: ``level_jump`` is the mean log volume of the ``sessions``
+      sessions after the seam minus that of the ``sessions`` up to it, and
+      ``jump_share`` the share of all dates whose jump is at least as large in absolute
+      value (a share well above 5% means the seam is within normal variation).
+
+    Parameters
+    ----------
+    tickers : list of str, optional
+        Default every snapshot ticker.
+    seam : date-like
+        Last session of the rounded source.
+    sessions : int
+        Sessions on each side for ``level_jump``.
+    data_dir : path, optional
+
+    Returns
+    -------
+    DataFrame
+        One row per ticker with a seam: source_before, source_after, n_after,
+        share_rounded_before, mean_diff, mean_abs_diff, max_abs_diff, noise, ratio,
+        level_jump, jump_share. Tickers without a change to an unrounded source are left out.
+
+    Raises
+    ------
+    DataError
+        A snapshot file without volume or source column.
+
+    Examples
+    --------
+    >>> s = seam_check(["NTR"])
+    >>> bool(s.loc["NTR", "max_abs_diff"] < 1e-3)
+    True
+    """
+    from .data import read_snapshot, snapshot_tickers
+
+    seam_ts = pd.Timestamp(seam)
+    K = int(sessions)
+    rows = []
+    for t in tickers or snapshot_tickers(data_dir):
+        df = read_snapshot(t, data_dir)
+        if "volume" not in df.columns or "source" not in df.columns:
+            raise DataError(f"{t}: the snapshot file has no volume/source column")
+        before, after = df.loc[df.index <= seam_ts], df.loc[df.index > seam_ts]
+        if before.empty or after.empty:
+            continue
+        src = after["source"].value_counts().index[0]
+        Va = after.loc[after["source"] == src, "volume"].astype(float).dropna()
+        Vb = before["volume"].astype(float).dropna()
+        if src == before["source"].iloc[-1] or (Va % 100 == 0).mean() >= 0.5:
+            continue  # same source, or still rounded: no seam in the rounding
+        d = np.log1p(Va) - np.log1p(np.round(Va, -2))
+        lv = np.log1p(df["volume"].astype(float))
+        noise = float(lv.diff().std() / math.sqrt(2.0))
+        jumps = (lv.rolling(K).mean().shift(-K) - lv.rolling(K).mean()).dropna()
+        j = float(jumps.loc[before.index[-1]])
+        rows.append({"ticker": t, "source_before": before["source"].iloc[-1], "source_after": src,
+                     "n_after": int(len(Va)), "share_rounded_before": float((Vb % 100 == 0).mean()),
+                     "mean_diff": float(d.mean()), "mean_abs_diff": float(d.abs().mean()),
+                     "max_abs_diff": float(d.abs().max()), "noise": noise, "ratio": float(abs(d.mean()) / noise),
+                     "level_jump": j, "jump_share": float((jumps.abs() >= abs(j)).mean())})
+    cols = ["ticker", "source_before", "source_after", "n_after", "share_rounded_before", "mean_diff",
+            "mean_abs_diff", "max_abs_diff", "noise", "ratio", "level_jump", "jump_share"]
+    return pd.DataFrame(rows, columns=cols).set_index("ticker")
