@@ -61,6 +61,11 @@ _EXPORTS = {
     "event_potash_path": "commodity_events",
     "event_commodity_path": "commodity_events",
     "commodity_event_table": "commodity_events",
+    # volume and volatility (issue 12)
+    "volume_study": "volume",
+    "log_volume": "volume",
+    "load_volumes": "volume",
+    "event_volatility": "eventstudy.volatility",
     # catalog-wide
     "study_catalog": "catalog_study",
     # errors
