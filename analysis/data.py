@@ -176,8 +176,10 @@ def price_dirs(data_dir=None) -> list[Path]:
     >>> [p.name for p in price_dirs()][:1]
     ['prices']
     """
+    from .case import PRICE_DIRS  # the one list of price folders (Case.price_dirs uses it too)
+
     root = config.data_dir(data_dir)
-    dirs = [root / "prices", root / "peers" / "prices"]
+    dirs = [root / p for p in PRICE_DIRS]
     return [d for d in dirs if d.is_dir()] or dirs[:1]
 
 

@@ -430,8 +430,9 @@ def gate(frame: pd.DataFrame, ticker: str, *, known_moves=None, on_bad_data: str
         Accepted moves (columns ``ticker, date, reason``).
     on_bad_data : {"error", "exclude"}
         ``error`` raises on the first error-level finding; ``exclude`` returns the reason.
-    where : str, optional
-        The file(s) the series came from, named in the message.
+    where : str or callable, optional
+        The file the series came from, named in the message; a callable maps the flagged
+        date to the file of that row (a series merged from several sources).
     known_moves_path : path-like, optional
         Named in the message's fix hint (default ``known_moves.csv``).
     protected : collection of str
@@ -466,6 +467,7 @@ def gate(frame: pd.DataFrame, ticker: str, *, known_moves=None, on_bad_data: str
         return findings, None
     first = errors.iloc[0]
     more = f" (and {len(errors) - 1} more finding(s))" if len(errors) > 1 else ""
+    where = where(first["date"]) if callable(where) else where
     src = f" in {where}" if where else ""
     if on_bad_data == "exclude" and ticker not in protected:
         reason = f"data quality: {first['rule']} on {first['date'].date()} (value {_fmt(first['value'])}){more}"
