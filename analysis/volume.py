@@ -57,16 +57,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, EventStudyError, PotashImpactError
+from .errors import DataError, EventStudyError
 
 __all__ = [
     "MEASURE",
     "VOLUME_MODELS",
-    "catalog_volume",
     "load_volumes",
     "log_volume",
     "seam_check",
-    "volume_by_kind",
     "volume_key_numbers",
     "volume_sentence",
     "volume_study",
@@ -150,7 +148,7 @@ def load_volumes(tickers, start=None, end=None, **kwargs) -> pd.DataFrame:
     Examples
     --------
     >>> v = load_volumes(["NTR", "SPY"], "2025-12-12", "2025-12-15", offline=True)
-    >>> v.loc["2025-12-12", "NTR"]
+    >>> float(v.loc["2025-12-12", "NTR"])
     2276183.0
     """
     from .data import load_prices
@@ -339,7 +337,7 @@ def volume_sentence(key: dict, *, group: str = "the treated firms", alpha: float
 
     Examples
     --------
-    >>> volume_sentence({"window": "(0,1)", "n": 4, "caar": 0.7, "p_rank": 0.01, "p_placebo": 0.2})[:60]
+    >>> volume_sentence({"window": "(0,1)", "n": 4, "caar": 0.7, "p_rank": 0.01, "p_placebo": 0.2})[:61]
     'Over (0,1), the trading volume of the treated firms (4 firms)'
     """
     w, n, caar = key.get("window", "?"), key.get("n"), _num(key.get("caar"))
@@ -367,154 +365,6 @@ def volume_sentence(key: dict, *, group: str = "the treated firms", alpha: float
         verdict = _pair("χ² test", pv, "placebo", pp, alpha).replace("no change", "ordinary volatility")
         s += (f" Day-0 return volatility: {lvl}χ² p = {_fp(pv)}, placebo p = {_fp(pp)}: {verdict}.")
     return s
-
-
-# --------------------------------------------------------------------------- the catalog
-def _excluded_text(res) -> str:
-    """The firms a result dropped, with their reason, as one line ("" if none)."""
-    ex = res.excluded
-    if isinstance(ex, pd.DataFrame):
-        pairs = dict.fromkeys(zip(ex["firm"], ex["reason"]))
-    else:
-        pairs = dict.fromkeys(ex.items())
-    return "; ".join(f"{f} ({why})" for f, why in pairs)
-
-
-_CATALOG_COLUMNS = ["volume_caar", "volume_p_rank", "volume_p_placebo", "volume_n",
-                    "volatility_p_day0", "volatility_p_placebo_day0", "volume_note"]
-
-
-def catalog_volume(results: dict, comparisons: dict, windows, *, volumes=None, tickers=None, model: str = "mean",
-                   market_volume=None, min_estimation_obs: int = 120, data_dir=None, offline=None) -> pd.DataFrame:
-    """Volume and volatility columns for :func:`analysis.catalog_study.study_catalog`, per (event, window).
-
-    For every covered event: the abnormal log volume of the event's treated firms
-    (:func:`volume_study` with the event's session and estimation window), and per window
-    its CAAR, the Corrado rank p and the placebo p; and the day-0 *return* volatility of
-    the treated firms (χ² p and placebo p, :func:`analysis.eventstudy.volatility.event_volatility`
-    on the returns study). An event whose volume study fails keeps NaN and says why in
-    ``volume_note``.
-
-    Parameters
-    ----------
-    results, comparisons : dict
-        Event id -> returns :class:`EventStudyResult` / :class:`GroupComparison` (the
-        catalog's covered events).
-    windows : sequence of (int, int)
-        The catalog's event windows.
-    volumes : DataFrame, optional
-        Share volume, sessions x tickers; default :func:`load_volumes` of ``tickers``.
-    tickers : list of str, optional
-        What to load when ``volumes`` is None (default: every treated firm).
-    model : {"mean", "market"}
-    market_volume : Series, optional
-        For ``model="market"``.
-    min_estimation_obs : int
-    data_dir, offline
-        Passed to :func:`load_volumes`.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``event_id, window`` and ``volume_caar, volume_p_rank, volume_p_placebo,
-        volume_n, volatility_p_day0, volatility_p_placebo_day0, volume_note``.
-
-    Examples
-    --------
-    >>> cat = __import__("analysis").study_catalog(offline=True)   # doctest: +SKIP
-    >>> cat.to_frame("(0,1)")[["event_id", "volume_caar", "volume_p_placebo"]]   # doctest: +SKIP
-    """
-    from .eventstudy.volatility import event_volatility
-
-    labels = [f"({int(a)},{int(b)})" for a, b in windows]
-    rows, load_error = [], None
-    if volumes is None and results:
-        names = tickers or sorted({t for c in comparisons.values() for t in c.treated})
-        try:
-            volumes = load_volumes(names, data_dir=data_dir, offline=offline)
-        except PotashImpactError as exc:
-            volumes, load_error = None, f"volume not loaded: {exc}"
-    for eid, res in results.items():
-        treated = comparisons[eid].treated
-        vals = {lab: {} for lab in labels}
-        note = None
-        try:
-            rv = event_volatility(res, firms=treated)
-            day0 = (float(rv.loc[0, "p_value"]), float(rv.loc[0, "p_placebo"])) if 0 in rv.index else (np.nan, np.nan)
-        except PotashImpactError as exc:
-            day0, note = (np.nan, np.nan), f"return volatility: {exc}"
-        try:
-            if volumes is None:
-                raise DataError(load_error)
-            missing = [t for t in treated if t not in volumes.columns]
-            if missing:
-                raise DataError(f"no volume for {', '.join(missing)}")
-            vres = volume_study(volumes[treated], market_volume, res.event_date,
-                                estimation_window=res.estimation_window, event_windows=windows, model=model,
-                                min_estimation_obs=min_estimation_obs)
-            t = vres.tests.set_index(["window", "test"])
-            for lab in labels:
-                vals[lab] = {"volume_caar": float(vres.caar[lab]),
-                             "volume_p_rank": float(t.loc[(lab, "corrado_rank"), "p_value"]),
-                             "volume_p_placebo": float(t.loc[(lab, "placebo"), "p_value"]),
-                             "volume_n": int(t.loc[(lab, "placebo"), "n"])}
-            dropped = _excluded_text(vres)
-            if dropped:
-                note = "; ".join(x for x in [note, f"volume excluded: {dropped}"] if x)
-        except PotashImpactError as exc:
-            note = "; ".join(x for x in [note, f"volume: {exc}"] if x)
-        for lab in labels:
-            rows.append({"event_id": eid, "window": lab, **vals[lab], "volatility_p_day0": day0[0],
-                         "volatility_p_placebo_day0": day0[1], "volume_note": note})
-    out = pd.DataFrame(rows, columns=["event_id", "window"] + _CATALOG_COLUMNS)
-    out["volume_n"] = out["volume_n"].astype("Int64")
-    return out
-
-
-def volume_by_kind(table: pd.DataFrame, window: str = "(0,1)", alpha: float = 0.05) -> pd.DataFrame:
-    """Did tightening events move volume more than easing ones? One vote per cluster, per kind.
-
-    Parameters
-    ----------
-    table : DataFrame
-        :meth:`CatalogStudy.to_frame` with the volume columns.
-    window : str
-        The window compared.
-    alpha : float
-        Level for the share of events whose placebo p rejects.
-
-    Returns
-    -------
-    DataFrame
-        One row per event kind with covered lead events: n_votes, mean_volume_caar,
-        median_volume_caar, share_positive, share_placebo_reject, share_volatility_reject
-        (day-0 return volatility, placebo p), voters.
-
-    Examples
-    --------
-    >>> cat = __import__("analysis").study_catalog(offline=True)   # doctest: +SKIP
-    >>> volume_by_kind(cat.to_frame())                             # doctest: +SKIP
-    """
-    need = {"kind", "window", "event_id", "cluster_lead", "status", "volume_caar", "volume_p_placebo",
-            "volatility_p_placebo_day0"}
-    missing = sorted(need - set(table.columns))
-    if missing:
-        raise DataError(f"the catalog table lacks {missing}: pass CatalogStudy.to_frame() of a run with volume")
-    t = table[(table["window"] == window) & (table["event_id"] == table["cluster_lead"]) & (table["status"] == "ok")]
-    t = t[t["volume_caar"].notna()]
-    rows = []
-    for kind, g in t.groupby("kind", sort=True):
-        c = g["volume_caar"].astype(float)
-        rows.append({
-            "kind": kind, "window": window, "n_votes": int(len(g)),
-            "mean_volume_caar": float(c.mean()), "median_volume_caar": float(c.median()),
-            "share_positive": float((c > 0).mean()),
-            "share_placebo_reject": float((g["volume_p_placebo"].astype(float) < alpha).mean()),
-            "share_volatility_reject": float((g["volatility_p_placebo_day0"].astype(float) < alpha).mean()),
-            "voters": ", ".join(g["event_id"]),
-        })
-    return pd.DataFrame(rows, columns=["kind", "window", "n_votes", "mean_volume_caar", "median_volume_caar",
-                                       "share_positive", "share_placebo_reject", "share_volatility_reject", "voters"])
 
 
 # --------------------------------------------------------------------------- the seam

@@ -19,15 +19,14 @@ from analysis.errors import DataError, EventStudyError
 from analysis.eventstudy import event_study
 from analysis.volume import (
     MEASURE,
-    catalog_volume,
     load_volumes,
     log_volume,
     seam_check,
-    volume_by_kind,
     volume_key_numbers,
     volume_sentence,
     volume_study,
 )
+from analysis.volume_catalog import catalog_volume, kind_difference, volume_by_kind
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "prices"
 FIRMS = ["NTR", "MOS", "IPI", "ICL", "CF", "LXU"]
@@ -289,6 +288,27 @@ def test_volume_by_kind_counts_lead_events_only():
     assert k.loc["tightening", "n_votes"] == 1 and k.loc["tightening", "mean_volume_caar"] == 1.0
     with pytest.raises(DataError, match="volume_caar"):
         volume_by_kind(t.drop(columns="volume_caar"))
+
+
+def test_kind_difference_exact_permutation_against_a_loop():
+    """SYNTHETIC lead events: 5 tightening, 3 easing; the p counts all C(8,3) = 56 relabellings."""
+    import itertools
+
+    vals = {"t1": 0.9, "t2": 1.4, "t3": 0.2, "t4": 2.6, "t5": 0.7, "e1": 0.1, "e2": -0.3, "e3": 0.8}
+    t = pd.DataFrame({"event_id": list(vals), "cluster_lead": list(vals), "status": "ok", "window": "(0,1)",
+                      "kind": ["tightening"] * 5 + ["easing"] * 3, "volume_caar": list(vals.values())})
+    k = kind_difference(t)
+    x = list(vals.values())
+    d = sum(x[:5]) / 5 - sum(x[5:]) / 3
+    count = 0
+    for a in itertools.combinations(range(8), 5):
+        da = sum(x[i] for i in a) / 5 - sum(x[i] for i in range(8) if i not in a) / 3
+        count += abs(da) >= abs(d) - 1e-12
+    assert k["diff"] == pytest.approx(d, abs=1e-15)
+    assert k["splits"] == 56 and k["exact"] and k["n"] == (5, 3)
+    assert k["p_permutation"] == count / 56
+    with pytest.raises(DataError, match="confounder"):
+        kind_difference(t, kinds=("tightening", "confounder"))
 
 
 # --------------------------------------------------------------------------- the seam (snapshot)
