@@ -52,6 +52,12 @@ _EXPORTS = {
     "event_study": "eventstudy",
     "compare_groups": "eventstudy",
     "EventStudyResult": "eventstudy",
+    "GroupComparison": "eventstudy",
+    "portfolio_sd": "eventstudy",
+    # windows
+    "window_label": "windows",
+    "parse_window": "windows",
+    "window_rows": "windows",
     # commodities
     "potash_prices": "commodity_data",
     "commodity_prices": "commodity_data",

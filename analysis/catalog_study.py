@@ -16,7 +16,9 @@ Coverage rules (never fail the whole run)
 * Firms with fewer than ``min_estimation_obs`` valid estimation returns are excluded by
   the engine (e.g. LXU, listed in the snapshot from 2024-11 only, for the 2021-2022
   events, whose control group is then CF alone); ``n_treated`` / ``n_control`` report
-  what each window really used. A group left empty makes the event
+  what each window really used (the engine's firm-set rule: the firms observed on every
+  day of the window), and ``reason`` names every firm left out and why, including a
+  window that runs past a firm's data. A group left empty makes the event
   ``insufficient data``.
 * Any other failure of one event is caught and recorded with status ``error``.
 
@@ -40,12 +42,13 @@ Confidence intervals
 ``se_diff = sd(LS over the estimation window) * sqrt(L)`` is the Brown-Warner crude
 dependence standard error of the producers-minus-controls CAAR used by the engine's
 ``t_crude_dependence``; ``ci_low``/``ci_high`` are ``diff +- t_{m-1, 0.975} se_diff``.
-``se_treated`` / ``ci_treated_*`` are the same for the producers' portfolio CAAR.
+``se_treated`` / ``ci_treated_*`` are the same for the producers' portfolio CAAR. Both
+come from :attr:`analysis.eventstudy.GroupComparison.standard_errors` (one
+implementation, :func:`analysis.eventstudy.portfolio_sd`), on each window's firm set.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -369,7 +372,7 @@ def study_catalog(
     from .catalog import align_events, load_case, load_universe
     from .data import load_returns
     from . import eventstudy
-    from .eventstudy import EventStudyWarning, event_study, portfolio_sd
+    from .eventstudy import EventStudyWarning, event_study
 
     case = load_case(data_dir)
     universe = load_universe(data_dir)
@@ -469,11 +472,14 @@ def study_catalog(
                     )
                 except InsufficientDataError as exc:
                     raise _Insufficient(str(exc)) from None
-                excl = res.excluded
+                excl = res.excluded_from_estimation
                 t_used = [t for t in treated if t not in excl]
                 c_used = [t for t in control if t not in excl]
                 if excl:
                     note.append("excluded: " + "; ".join(f"{k} ({v})" for k, v in excl.items()))
+                late = res.excluded[~res.excluded["firm"].isin(list(excl))]
+                for (firm, why), grp in late.groupby(["firm", "reason"], sort=False):
+                    note.append(f"{firm} left out of {', '.join(grp['window'])} ({why})")
                 if not t_used or not c_used:
                     raise _Insufficient(
                         f"no {'treated' if not t_used else 'control'} firm has {min_estimation_obs} estimation returns "
@@ -501,18 +507,14 @@ def study_catalog(
                 rows.append({**ev_cols, "window": lab, "confounders": flags[lab][0], "other_events": flags[lab][1]})
             continue
         results[eid], comps[eid] = res, comp
-        ARE = res.ar_estimation
-        pt = ARE[comp.treated].mean(axis=1)
-        sd_ls, m_ls = portfolio_sd(pt - ARE[comp.control].mean(axis=1))
-        sd_t, m_t = portfolio_sd(pt)
-        q_ls = t_quantile(0.975, m_ls - 1)
-        q_t = t_quantile(0.975, m_t - 1)
         gt = comp.to_frame().set_index("window")
+        se = comp.standard_errors.set_index("window")  # Brown-Warner portfolio se of each window's firm set
         for w in windows:
             lab = window_label(w)
-            L = w[1] - w[0] + 1
             g = gt.loc[lab]
-            se_d, se_t = sd_ls * math.sqrt(L), sd_t * math.sqrt(L)
+            se_d, se_t = float(se.loc[lab, "se_diff"]), float(se.loc[lab, "se_treated"])
+            q_ls = t_quantile(0.975, se.loc[lab, "m_diff"] - 1)
+            q_t = t_quantile(0.975, se.loc[lab, "m_treated"] - 1)
             d, ct = float(g["diff"]), float(g["caar_treated"])
             rows.append(
                 {

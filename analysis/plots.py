@@ -8,12 +8,41 @@ from .distributions import t_quantile
 
 
 def plot_caar(res, ax=None, level=0.95, *, title=None, pct=True):
-    """The CAAR path of an event study with a confidence band; returns the Figure.
+    """The CAAR path of an event study with its null band; returns the Figure.
 
-    ``res`` is an :class:`analysis.eventstudy.EventStudyResult` (one path, CAAR over the
-    event span, band ±t(m-1)·sd_A·√days from the Brown-Warner AAR sd) or a
-    :class:`analysis.eventstudy.GroupComparison` (treated, control and their difference,
-    the band on the difference). Day 0 is marked.
+    Parameters
+    ----------
+    res : EventStudyResult or GroupComparison
+        An :class:`analysis.eventstudy.EventStudyResult` (one path) or a
+        :class:`analysis.eventstudy.GroupComparison` (treated, control and their
+        difference; the band belongs to the difference).
+    ax : matplotlib Axes, optional
+    level : float
+        Coverage of the band.
+    title : str, optional
+    pct : bool
+        Plot in percent.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    The grey band is the *null* band ``0 ± t_{m-1}·sd·√k`` (``res.caar_band(level)``):
+    where a k-day CAAR (of the difference) lies under H0, sd the Brown-Warner sd of the
+    portfolio AR over the estimation window. It is centred on zero, not on the path, so
+    a path point outside it is unusual at ``1 - level``. The path uses the firms
+    observed on every day of the event span (``res.path_firms``), named in the legend.
+    Day 0 is marked.
+
+    Examples
+    --------
+    >>> import analysis
+    >>> r = analysis.load_returns(["NTR", "MOS", "SPY"], "2024-11-01", "2026-03-31", offline=True)
+    >>> fig = plot_caar(analysis.event_study(r[["NTR", "MOS"]], r["SPY"], "2025-12-15"))
+    >>> fig.axes[0].get_legend_handles_labels()[1]
+    ['CAAR (NTR, MOS)', '95% null band (H0: no abnormal return)']
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 4))
@@ -23,18 +52,19 @@ def plot_caar(res, ax=None, level=0.95, *, title=None, pct=True):
     band = res.caar_band(level)
     scale = 100.0 if pct else 1.0
     days = path.index.to_numpy()
+    firms = res.path_firms
     if hasattr(path, "columns"):  # group comparison: treated, control, diff
         for col, style in (("treated", "-"), ("control", "--")):
-            ax.plot(days, path[col] * scale, style, label=f"{col} CAAR")
+            ax.plot(days, path[col] * scale, style, label=f"{col} CAAR ({', '.join(firms[col])})")
         main, label = path["diff"], "treated - control"
     else:
-        main, label = path, "CAAR"
+        main, label = path, f"CAAR ({', '.join(firms)})"
     ax.plot(days, main * scale, "-o", color="black", ms=3, label=label)
     ax.fill_between(days, band["lower"] * scale, band["upper"] * scale, color="grey", alpha=0.25,
-                    label=f"{level:.0%} band")
+                    label=f"{level:.0%} null band (H0: no abnormal return)")
     ax.axhline(0.0, color="grey", lw=0.8)
     ax.axvline(0.0, color="red", lw=0.8, ls=":")
-    ax.set_xlabel("relative session (0 = event day)")
+    ax.set_xlabel(f"relative session (0 = event day); firms observed on every day {days[0]:+d}..{days[-1]:+d}")
     ax.set_ylabel("cumulative abnormal return" + (" (%)" if pct else ""))
     date = getattr(res, "event_date", None)
     ax.set_title(title if title is not None else (f"CAAR around {date.date()}" if date is not None else "CAAR"))

@@ -101,15 +101,28 @@ def wilcoxon_exact_p(wplus, n):
 
 
 def reference(returns, market, event_date, estimation_window=(-250, -11),
-              event_windows=((-1, 1), (0, 0), (0, 1), (0, 5), (-5, 5)), model="market", min_estimation_obs=120):
-    """Everything the engine reports, by loops. Returns a dict of plain structures."""
+              event_windows=((-1, 1), (0, 0), (0, 1), (0, 5), (-5, 5)), model="market", min_estimation_obs=120,
+              daily_span=None, scar="exact", corrado="window"):
+    """Everything the engine reports, by loops. Returns a dict of plain structures.
+
+    ``scar="exact"``: Patell/BMP standardize each CAR by sqrt(σ̂²·L + 1'X_w V X_w'1), V the
+    statsmodels ``cov_params()`` (MacKinlay 1997 eq. 15); ``"sum"``: ΣSAR/√L.
+    ``corrado="window"``: each window ranks the estimation days plus its own days (Cowan
+    1992) and the daily rows rank the estimation days plus the whole ``daily_span``;
+    ``"span"``: every row ranks the estimation days plus the whole span of the windows
+    (the engine's convention before 2026-12).
+    """
     idx = list(returns.index)
     pos = idx.index(pd.Timestamp(event_date))
     ea, eb = estimation_window
-    s0 = min(a for a, _ in event_windows)
-    s1 = max(b for _, b in event_windows)
+    if daily_span is None:
+        daily_span = (min(a for a, _ in event_windows), max(b for _, b in event_windows))
+    s0 = min([a for a, _ in event_windows] + [daily_span[0]])
+    s1 = max([b for _, b in event_windows] + [daily_span[1]])
     est_days = list(range(ea, eb + 1))
     span_days = list(range(s0, s1 + 1))
+    daily_days = list(range(daily_span[0], daily_span[1] + 1))
+    win_span = (min(a for a, _ in event_windows), max(b for _, b in event_windows))
     if model == "constant_mean":
         xcols = []
     elif isinstance(market, pd.Series):
@@ -142,22 +155,40 @@ def reference(returns, market, event_date, estimation_window=(-250, -11),
             else:
                 ARS[f][d] = SARS[f][d] = float("nan")
 
-    # Corrado ranks per firm over estimation + span
-    U = {}
-    for f in firms:
-        days = [d for d in est_days + span_days if _finite((ARE[f] | ARS[f])[d])]
-        vals = [(ARE[f] | ARS[f])[d] for d in days]
-        ranks = avg_ranks(vals)
-        T = len(vals)
-        U[f] = {d: r - (T + 1) / 2 for d, r in zip(days, ranks)}
+    def centred_ranks(ranked_days):
+        """Corrado's U_it per firm: ranks over the estimation days plus ``ranked_days``, centred."""
+        U = {}
+        for f in firms:
+            days = [d for d in est_days + list(ranked_days) if _finite((ARE[f] | ARS[f])[d])]
+            vals = [(ARE[f] | ARS[f])[d] for d in days]
+            ranks = avg_ranks(vals)
+            T = len(vals)
+            U[f] = {d: r - (T + 1) / 2 for d, r in zip(days, ranks)}
+        return U, list(ranked_days)
 
-    def battery(a, b):
+    def car_sd(f, wdays):
+        """sd of a CAR of prediction errors over wdays: sqrt(σ̂²L + 1'X_w cov_params X_w'1)."""
+        fit = fits[f]
+        L = len(wdays)
+        if model == "market_adjusted":
+            return math.sqrt(fit["sigma2"] * L)
+        F = len(fit["beta"])
+        Xw = np.array([[1.0] + list(x_at(d)[:F]) for d in wdays])
+        one = np.ones(L)
+        V = np.asarray(fit["ols"].cov_params())
+        return math.sqrt(fit["sigma2"] * L + float(one @ Xw @ V @ Xw.T @ one))
+
+    def battery(a, b, ranked=None):
         L = b - a + 1
         wdays = list(range(a, b + 1))
         S = [f for f in firms if all(_finite(ARS[f][d]) for d in wdays)]
         N = len(S)
         car = {f: sum(ARS[f][d] for d in wdays) for f in S}
-        scar = {f: sum(SARS[f][d] for d in wdays) / math.sqrt(L) for f in S}
+        if scar == "exact":
+            scar_ = {f: car[f] / car_sd(f, wdays) for f in S}
+        else:
+            scar_ = {f: sum(SARS[f][d] for d in wdays) / math.sqrt(L) for f in S}
+        U, rdays = ranked
         out = {}
         cars = [car[f] for f in S]
         caar = mean(cars)
@@ -173,9 +204,9 @@ def reference(returns, market, event_date, estimation_window=(-250, -11),
         out["t_crude_dependence"] = (t, 2 * stats.t.sf(abs(t), len(A) - 1), N)
         # Patell
         k = fits[S[0]]["k"]
-        z = sum(scar.values()) / math.sqrt(sum((fits[f]["m"] - k) / (fits[f]["m"] - k - 2) for f in S))
+        z = sum(scar_.values()) / math.sqrt(sum((fits[f]["m"] - k) / (fits[f]["m"] - k - 2) for f in S))
         out["patell_z"] = (z, 2 * stats.norm.sf(abs(z)), N)
-        sc = [scar[f] for f in S]
+        sc = [scar_[f] for f in S]
         bmp = math.sqrt(N) * mean(sc) / sd(sc)
         out["bmp"] = (bmp, 2 * stats.t.sf(abs(bmp), N - 1), N)
         cors = []
@@ -185,9 +216,10 @@ def reference(returns, market, event_date, estimation_window=(-250, -11),
         adj = math.sqrt((1 - rbar) / (1 + (N - 1) * rbar))
         out["patell_z_kp"] = (z * adj, 2 * stats.norm.sf(abs(z * adj)), N)
         out["bmp_kp"] = (bmp * adj, 2 * stats.t.sf(abs(bmp * adj), N - 1), N)
+        rbars[(a, b)] = rbar
         # Corrado
         ubar = {}
-        for d in est_days + span_days:
+        for d in est_days + rdays:
             v = [U[f][d] for f in S if d in U[f]]
             if v:
                 ubar[d] = mean(v)
@@ -226,9 +258,74 @@ def reference(returns, market, event_date, estimation_window=(-250, -11),
         out["placebo"] = (caar, (1 + hits) / (1 + npse), N)
         return out, car, caar
 
+    rbars = {}
+    if corrado == "window":
+        daily_ranks = centred_ranks(daily_days)
+    else:
+        daily_ranks = centred_ranks(range(win_span[0], win_span[1] + 1))
     tests, cars, caars = {}, {}, {}
     for a, b in event_windows:
         lab = f"({a},{b})"
-        tests[lab], cars[lab], caars[lab] = battery(a, b)
-    daily = {d: battery(d, d)[0] for d in span_days}
-    return dict(firms=firms, fits=fits, ARE=ARE, ARS=ARS, SARS=SARS, tests=tests, daily=daily, car=cars, caar=caars)
+        ranked = centred_ranks(range(a, b + 1)) if corrado == "window" else daily_ranks
+        tests[lab], cars[lab], caars[lab] = battery(a, b, ranked)
+    daily = {d: battery(d, d, daily_ranks)[0] for d in daily_days}
+    return dict(firms=firms, fits=fits, ARE=ARE, ARS=ARS, SARS=SARS, tests=tests, daily=daily, car=cars, caar=caars,
+                rbar={f"({a},{b})": rbars[(a, b)] for a, b in event_windows}, est_days=est_days, span_days=span_days)
+
+
+def reference_groups(ref, treated, control, event_windows, level=0.95):
+    """Treated minus control by loops, under the one firm-set rule (independent of the engine).
+
+    Per window: T, C = the group's firms with an AR on every day of the window; CAARs are
+    mean CARs over T and C; LS_t on estimation day t = mean over T observed that day minus
+    mean over C observed that day; the crude-dependence t and the placebo p of the diff.
+    The path: firms with an AR on every day of the span, cumulated daily group means, and
+    the null band 0 ± t_{m-1}(level)·sd(LS)·√k.
+    """
+    ARE, ARS, est_days, span_days = ref["ARE"], ref["ARS"], ref["est_days"], ref["span_days"]
+    firms = ref["firms"]
+    treated = [f for f in treated if f in firms]
+    control = [f for f in control if f in firms]
+
+    def ls_series(T, C):
+        out = {}
+        for d in est_days:
+            vt = [ARE[f][d] for f in T if _finite(ARE[f][d])]
+            vc = [ARE[f][d] for f in C if _finite(ARE[f][d])]
+            if vt and vc:
+                out[d] = mean(vt) - mean(vc)
+        return out
+
+    rows = {}
+    for a, b in event_windows:
+        L = b - a + 1
+        wdays = list(range(a, b + 1))
+        T = [f for f in treated if all(_finite(ARS[f][d]) for d in wdays)]
+        C = [f for f in control if all(_finite(ARS[f][d]) for d in wdays)]
+        ct = mean([sum(ARS[f][d] for d in wdays) for f in T])
+        cc = mean([sum(ARS[f][d] for d in wdays) for f in C])
+        diff = ct - cc
+        ls = ls_series(T, C)
+        vals = list(ls.values())
+        t = diff / (sd(vals) * math.sqrt(L))
+        p = 2 * stats.t.sf(abs(t), len(vals) - 1)
+        hits = npse = 0
+        for st in range(est_days[0], est_days[-1] - L + 2):
+            stretch = list(range(st, st + L))
+            if all(d in ls for d in stretch):
+                npse += 1
+                hits += abs(sum(ls[d] for d in stretch)) >= abs(diff)
+        rows[f"({a},{b})"] = dict(caar_treated=ct, caar_control=cc, diff=diff, t_crude_dependence=t,
+                                  p_crude_dependence=p, p_placebo=(1 + hits) / (1 + npse), n_treated=len(T),
+                                  n_control=len(C))
+    PT = [f for f in treated if all(_finite(ARS[f][d]) for d in span_days)]
+    PC = [f for f in control if all(_finite(ARS[f][d]) for d in span_days)]
+    path, acc = {}, [0.0, 0.0]
+    for d in span_days:
+        acc[0] += mean([ARS[f][d] for f in PT])
+        acc[1] += mean([ARS[f][d] for f in PC])
+        path[d] = (acc[0], acc[1], acc[0] - acc[1])
+    vals = list(ls_series(PT, PC).values())
+    q = stats.t.ppf(0.5 + level / 2, len(vals) - 1)
+    band = {d: q * sd(vals) * math.sqrt(k + 1) for k, d in enumerate(span_days)}
+    return dict(windows=rows, path=path, band=band, path_firms=(PT, PC))

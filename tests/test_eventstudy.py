@@ -144,8 +144,9 @@ def test_every_statistic_equals_loop_reference_real(real, res_real):
     assert_matches_reference(res_real, ref)
 
 
+@pytest.mark.parametrize("scar", ["exact", "sum"])
 @pytest.mark.parametrize("model", ["market", "constant_mean", "market_adjusted", "factor"])
-def test_every_statistic_equals_loop_reference_synthetic_with_nans(model):
+def test_every_statistic_equals_loop_reference_synthetic_with_nans(model, scar):
     ret, mkt = synthetic_panel()
     market = mkt
     if model == "factor":
@@ -153,8 +154,9 @@ def test_every_statistic_equals_loop_reference_synthetic_with_nans(model):
         market = pd.DataFrame({"mkt": mkt, "f2": rng.normal(0, 0.005, len(mkt))}, index=mkt.index)
     kw = dict(estimation_window=(-200, -11), event_windows=((-1, 1), (0, 0), (0, 1), (0, 5), (-5, 5)),
               model=model, min_estimation_obs=150)
-    res = event_study(ret, market, ret.index[300], **kw)
-    ref = reference(ret, market, ret.index[300], **kw)
+    res = event_study(ret, market, ret.index[300], scar=scar, **kw)
+    ref = reference(ret, market, ret.index[300], scar=scar, **kw)
+    assert res.scar == scar
     # N per day counts the firms with an AR that day (the missing day-0 return of syn2 shows)
     expected = [sum(math.isfinite(ref["ARS"][f][d]) for f in ref["firms"]) for d in range(-5, 6)]
     assert res.n_per_day.tolist() == expected and expected[5] < len(res.firms)
@@ -241,7 +243,7 @@ def test_real_case_producers_minus_nitrogen(real):
 
 
 # --------------------------------------------------------------------------- the results object
-def test_result_properties_and_shapes(res_real):
+def test_result_properties_and_shapes(real, res_real):
     res = res_real
     assert list(res.tests.columns) == ["window", "test", "statistic", "p_value", "n"]
     assert list(res.daily_tests.columns) == ["window", "test", "statistic", "p_value", "n", "day"]
@@ -250,13 +252,21 @@ def test_result_properties_and_shapes(res_real):
     assert list(res.car.index) == ["(-1,1)", "(0,0)", "(0,1)", "(0,5)", "(-5,5)"]
     assert list(res.params.columns) == ["alpha", "beta", "sigma", "m", "r2"]
     assert res.n_per_day.eq(5).all()
-    np.testing.assert_allclose(res.aar.to_numpy(), res.ar.mean(axis=1).to_numpy(), **TOL)
-    np.testing.assert_allclose(res.caar_path.loc[5], res.caar["(-5,5)"], **TOL)
-    np.testing.assert_allclose(res.car.loc["(0,1)"], res.ar.loc[0:1].sum(), **TOL)
-    # daily row for day 0 == window (0,0)
+    # AAR and CAR against the loop reference's ARs (statsmodels fits), not the engine's own frames
+    ref = reference(real[0][PRODUCERS + ["CF"]], real[1], EVENT)
+    for d in range(-5, 6):
+        np.testing.assert_allclose(res.aar.loc[d], sum(ref["ARS"][f][d] for f in ref["firms"]) / 5, **TOL)
+    np.testing.assert_allclose(res.car.loc["(0,1)"].to_numpy(),
+                               [ref["ARS"][f][0] + ref["ARS"][f][1] for f in ref["firms"]], **TOL)
+    np.testing.assert_allclose(res.caar_path.loc[5], ref["caar"]["(-5,5)"], **TOL)
+    assert res.path_firms == PRODUCERS + ["CF"] and res.excluded.empty
+    assert res.firm_sets["(0,1)"] == PRODUCERS + ["CF"]
+    # daily row for day 0 == window (0,0), except Corrado (the daily rows rank over the whole daily span)
     d0 = res.daily_tests[res.daily_tests.day == 0].drop(columns="day").reset_index(drop=True)
     w0 = res.tests[res.tests.window == "(0,0)"].reset_index(drop=True)
-    pd.testing.assert_frame_equal(d0, w0)
+    same = d0["test"] != "corrado_rank"
+    pd.testing.assert_frame_equal(d0[same], w0[same])
+    assert d0.loc[~same, "statistic"].iloc[0] != w0.loc[~same, "statistic"].iloc[0]
     # BHAR by hand
     r = (res.ar + res.normal_returns).loc[0:1]
     bh = (1 + r).prod() - (1 + res.normal_returns.loc[0:1]).prod()
@@ -374,7 +384,12 @@ def test_too_few_observations_excluded_with_warning(syn):
     short.iloc[:250, 1] = np.nan  # syn1 has ~50 estimation obs
     with pytest.warns(EventStudyWarning, match=r"syn1: \d+ valid estimation returns < min_estimation_obs=120"):
         res = event_study(short, mkt, ret.index[300])
-    assert "syn1" not in res.firms and "syn1" in res.excluded
+    assert "syn1" not in res.firms and "syn1" in res.excluded_from_estimation
+    ex = res.excluded[res.excluded.firm == "syn1"]
+    assert list(ex["window"]) == res.windows and set(ex["code"]) == {"estimation"}
+    assert ex["reason"].iloc[0] == ("40 valid estimation returns < min_estimation_obs=120; first valid estimation "
+                                    "return 2021-12-20")
+    assert res.excluded.set_index(["firm", "window"]).loc[("syn4", "(0,5)"), "reason"] == "no return on day +3 (2022-03-03)"
     assert "syn1" not in res.ar.columns and len(res.params) == ret.shape[1] - 1
     all_short = ret.copy()
     all_short.iloc[:250] = np.nan

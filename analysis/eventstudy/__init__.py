@@ -11,7 +11,8 @@ only stores the inputs of *its own* study (no class-level state).
 
 Layout: :mod:`~analysis.eventstudy.models` (the normal-return fits),
 :mod:`~analysis.eventstudy.battery` (the tests on arrays),
-:mod:`~analysis.eventstudy.results` (:class:`EventStudyResult`, JSON),
+:mod:`~analysis.eventstudy.results` (:class:`EventStudyResult`),
+:mod:`~analysis.eventstudy.serialize` (JSON round trip),
 :mod:`~analysis.eventstudy.groups` (:class:`GroupComparison`, the portfolio sd),
 :mod:`~analysis.eventstudy.inputs` (input checks); windows are :mod:`analysis.windows`.
 This docstring is the reference for the notation and every convention.
@@ -47,15 +48,30 @@ SAR_it = AR_it / s_it. The estimation is vectorized: per-firm normal equations i
 form, with each firm's own NaN mask, solved for all firms in one batched ``numpy.linalg``
 call -- no Python loop over firms.
 
-Missing data and the firm set of each test
-------------------------------------------
+Missing data: one firm-set rule
+-------------------------------
 Every statistic is NaN-aware. A firm with fewer than ``min_estimation_obs`` valid
-estimation returns is excluded with a warning naming it. A *window* statistic (a row of
-:attr:`EventStudyResult.tests`) uses the firms observed on every day of that window; its
-``n`` column is their number, and every estimation-window quantity the test needs (the
-AAR series, r̄, S(K), p̂, the placebo CAARs) is computed on that same firm set. Daily
-statistics (:attr:`EventStudyResult.daily_tests`) are the same tests on one-day windows
-``(d,d)``, so their rows for day 0 equal the ``(0,0)`` rows.
+estimation returns (or flagged by the caller's ``exclude=``, e.g. the data-quality gate)
+is excluded before estimation, with a warning naming it. Every number of a *window*
+(a row of :attr:`EventStudyResult.tests`, :attr:`EventStudyResult.caar`, the
+:class:`GroupComparison` CAARs, ``n``) uses **the firms observed on every day of that
+window**; every estimation-window quantity the test needs (the AAR series, r̄, S(K), p̂,
+the placebo CAARs) is computed on that same firm set. The CAAR *path*
+(:attr:`EventStudyResult.caar_path`, the figures) uses the firms observed on every day
+of the event span, which for the default windows is the widest window (-5,5), so the
+path ends at CAAR(-5,5). :attr:`EventStudyResult.excluded` names every firm left out of
+every window and why (too few estimation returns, a quality flag, a missing day, the
+window running past the firm's data).
+
+Window independence and daily statistics
+----------------------------------------
+A window's statistics never depend on which other windows are requested: each test
+reads only the estimation window and the window's own days. Daily statistics
+(:attr:`EventStudyResult.daily_tests`) are the same tests on the one-day windows
+``(d,d)`` of ``daily_span`` (default: the span of the event windows), so they equal the
+``(d,d)`` window rows, except Corrado's, which ranks over the estimation window plus the
+whole daily span, fixed for all its days (Corrado 1989; as estudy2 does for event-period
+days).
 
 The test battery (``test`` names in :attr:`EventStudyResult.tests`)
 --------------------------------------------------------------------
@@ -71,23 +87,33 @@ All p-values are two-sided.
     Portfolio-based, so it absorbs cross-correlation among firms.
 ``patell_z``
     Patell (1976, JAR 14): Σ_i SCAR_i / sqrt(Σ_i (m_i - k)/(m_i - k - 2)), p from N(0,1).
-    The window form standardizes each firm's CAR as SCAR_i = Σ_{t∈w} SAR_it / √L (the
-    sum of standardized ARs; not the CAR divided by its own full-covariance sd).
+    *Window standardizer* (``scar=``): ``"exact"`` (the default) divides each firm's CAR
+    by the standard deviation of a CAR of L prediction errors,
+    SCAR_i = CAR_i / (σ̂_i·sqrt(L + 1'X_w(X_i'X_i)⁻¹X_w'1)) (MacKinlay 1997, eq. 15;
+    Mikkelson & Partch 1988), X_w the window's regressor rows with the constant; it is
+    t(m_i - k) under normal errors, so the Patell variance factor is exact. This is
+    what EventStudyTools' BMP and Kolari & Pynnönen (2010) use, and what
+    :attr:`EventStudyResult.firm_tests` uses. ``"sum"`` keeps the older
+    SCAR_i = Σ_{t∈w} SAR_it / √L, which ignores the covariance of the window's
+    prediction errors through the shared estimated parameters. On one-day windows the
+    two are identical (SCAR = SAR).
 ``bmp``
-    Boehmer, Musumeci & Poulsen (1991, JFE 30): √N·mean(SCAR)/sd(SCAR), p from t(N - 1).
-    *Standardizer choice*: SAR uses the prediction-error-corrected s_it above (BMP's
-    original), and the window form is the same SCAR as Patell's. Packages differ here
-    (some standardize the CAR by σ̂√L without the prediction-error term); we do not.
+    Boehmer, Musumeci & Poulsen (1991, JFE 30): √N·mean(SCAR)/sd(SCAR), p from t(N - 1),
+    with the same SCAR as Patell's. SAR uses the prediction-error-corrected s_it above
+    (BMP's original); packages that standardize the CAR by σ̂√L without the
+    prediction-error term differ; we do not.
 ``patell_z_kp``, ``bmp_kp``
     Kolari & Pynnönen (2010, RFS 23) cross-correlation adjustment: the statistic times
     sqrt((1 - r̄)/(1 + (N - 1)·r̄)), where r̄ is the mean off-diagonal Pearson correlation
     of the estimation-window residuals of the firms in the test (pairwise-complete
     observations) and N the test's own number of firms. p as for the unadjusted test.
 ``corrado_rank``
-    Corrado (1989, JFE 23): each firm's ARs over the estimation window plus the event
-    span are ranked (ties averaged) and centred, U_it = K_it - (T_i + 1)/2. With
+    Corrado (1989, JFE 23): each firm's ARs over the estimation window plus the ranked
+    event days are ranked (ties averaged) and centred, U_it = K_it - (T_i + 1)/2. With
     Ū_t = mean_i U_it and S(K) = sqrt((1/T)·Σ_t Ū_t²) over all T ranked days, the day
-    statistic is Ū_0/S(K). *Window form*: Cowan's (1992) √L·mean_{t∈w}Ū_t / S(K).
+    statistic is Ū_0/S(K). *Window form* (Cowan 1992): each window ranks the estimation
+    window plus **its own** L days, and the statistic is √L·mean_{t∈w}Ū_t / S(K).
+    Daily rows rank the estimation window plus the whole ``daily_span`` once.
     p from N(0,1).
 ``generalized_sign``
     Cowan (1992, "Nonparametric event study tests", RQFA 2): Z = (w - N·p̂)/sqrt(N·p̂(1 - p̂)),
@@ -110,6 +136,10 @@ All p-values are two-sided.
 
 Per-firm tests (:attr:`EventStudyResult.firm_tests`) use the exact variance of a CAR of
 prediction errors, σ̂²(L + 1'X_w(X'X)⁻¹X_w'1) (MacKinlay 1997, eq. 15), p from t(m - k).
+
+The CAAR figure's grey band (:meth:`EventStudyResult.caar_band`) is the *null* band,
+0 ± t_{m-1}·sd_A·√k on the path's k-th day: where a CAAR path would lie in 95% of
+event-free stretches, by the crude-dependence standard error.
 """
 
 from __future__ import annotations
@@ -120,16 +150,18 @@ import numpy as np
 
 from ..errors import EventStudyError, InsufficientDataError
 from ..windows import DEFAULT_ESTIMATION_WINDOW, DEFAULT_WINDOWS, window_label
-from .battery import TESTS, _battery, _rank_avg, _wilcoxon, _wilcoxon_cdf  # noqa: F401  (tests use the array core)
-from .groups import GroupComparison, compare_groups, portfolio_sd
+from .battery import SCARS, TESTS, _battery, _rank_avg, _wilcoxon, _wilcoxon_cdf, portfolio_sd  # noqa: F401
+from .groups import GroupComparison, compare_groups
 from .inputs import EventStudyWarning, _as_frame, _check_windows, _event_position, _market_array
-from .models import MODELS, _fit  # noqa: F401
-from .results import JSON_SCHEMA, TEST_COLUMNS, EventStudyResult, from_json  # noqa: F401
+from .models import MODELS, _fit, car_variance_factor  # noqa: F401
+from .results import TEST_COLUMNS, EventStudyResult, from_json  # noqa: F401
+from .serialize import JSON_SCHEMA  # noqa: F401
 
 __all__ = [
     "DEFAULT_ESTIMATION_WINDOW",
     "DEFAULT_WINDOWS",
     "MODELS",
+    "SCARS",
     "TESTS",
     "EventStudyResult",
     "EventStudyWarning",
@@ -146,17 +178,24 @@ def event_study(
     returns,
     market=None,
     event_date=None,
-    estimation_window=(-250, -11),
+    estimation_window=DEFAULT_ESTIMATION_WINDOW,
     event_windows=DEFAULT_WINDOWS,
     model="market",
     min_estimation_obs=120,
-) -> "EventStudyResult":
+    *,
+    daily_span=None,
+    scar="exact",
+    exclude=None,
+    measure="return",
+) -> EventStudyResult:
     """Run an event study of one event for every firm in ``returns``.
 
     Parameters
     ----------
     returns : DataFrame
-        Sessions (sorted, unique ``DatetimeIndex``) x firms, simple daily returns; NaN allowed.
+        Sessions (sorted, unique ``DatetimeIndex``) x firms, simple daily returns; NaN
+        allowed. ``returns.attrs["excluded"]`` (``{firm: reason}``, set by the
+        data-quality gate) excludes those firms like ``exclude``.
     market : Series or DataFrame
         The market return on the same sessions (``"market"``, ``"market_adjusted"``), a
         DataFrame of regressors (``"factor"``), or None (``"constant_mean"``). Reindexed
@@ -165,13 +204,26 @@ def event_study(
         Day 0, a session in the index (align calendar dates first with
         :func:`analysis.calendars.align_event`).
     estimation_window : (int, int)
-        Relative sessions, inclusive; must not overlap the event windows.
+        Relative sessions, inclusive; must end before the event windows and the daily
+        span start.
     event_windows : sequence of (int, int)
         Relative windows, inclusive, labelled ``"(a,b)"`` in the results.
     model : {"constant_mean", "market_adjusted", "market", "factor"}
         The normal-return model; see the module docstring.
     min_estimation_obs : int
         Firms with fewer valid estimation returns are excluded (with a warning naming them).
+    daily_span : (int, int), optional
+        The days of :attr:`EventStudyResult.daily_tests`, e.g. ``(-2, 5)`` for daily tests
+        on days -2..+5 without adding a window. Default: the span of ``event_windows``.
+    scar : {"exact", "sum"}
+        The window standardizer of Patell and BMP (module docstring): the CAR over its
+        exact prediction-error sd (default), or ΣSAR/√L.
+    exclude : mapping firm -> reason, optional
+        Firms to leave out of the study with the reason given (e.g. a data-quality flag);
+        they appear in :attr:`EventStudyResult.excluded` with code ``"quality"``.
+    measure : str
+        What the "returns" are, for labels (``"return"``; e.g. ``"log volume"`` when the
+        engine is reused for abnormal volume).
 
     Returns
     -------
@@ -180,17 +232,36 @@ def event_study(
     Raises
     ------
     EventStudyError
-        Malformed input, event date not a session (the nearest is suggested), overlapping
-        or out-of-data windows, constant returns, a zero-variance market, no usable firm.
+        Malformed input, event date not a session (the nearest is suggested), constant
+        returns, a zero-variance market, an unknown firm in ``exclude``.
+    WindowError
+        A malformed, reversed or duplicated window, or the estimation window overlapping
+        the event windows.
+    InsufficientDataError
+        The windows run past the data (:class:`~analysis.errors.WindowRangeError`), the
+        estimation window is shorter than ``min_estimation_obs``, or no firm has enough
+        estimation returns.
+
+    Examples
+    --------
+    >>> import analysis
+    >>> r = analysis.load_returns(["NTR", "MOS", "IPI", "ICL", "SPY"], "2024-11-01", "2026-03-31", offline=True)
+    >>> res = analysis.event_study(r.drop(columns="SPY"), r["SPY"], "2025-12-15")
+    >>> round(float(res.caar["(0,1)"]), 4)
+    -0.0434
+    >>> res.tests.query("window == '(0,1)' and test == 'placebo'")["p_value"].round(4).tolist()
+    [0.0625]
     """
     if model not in MODELS:
         raise EventStudyError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
+    if scar not in SCARS:
+        raise EventStudyError(f"unknown scar {scar!r}: choose one of {', '.join(SCARS)}")
     returns = _as_frame(returns)
     if event_date is None:
         raise EventStudyError("event_date is required: pass day 0 as a session in the returns index")
     index = returns.index
     pos, t0 = _event_position(index, event_date)
-    est, wins, span, _ = _check_windows(estimation_window, event_windows, pos, len(index))
+    est, wins, span, daily = _check_windows(estimation_window, event_windows, pos, len(index), daily_span)
     X, xnames = _market_array(market, index, model, returns.columns)
     F = X.shape[1]
     k = 0 if model == "market_adjusted" else 1 + F
@@ -209,6 +280,13 @@ def event_study(
             f"estimation window {est} has {est_len} sessions, fewer than min_estimation_obs={min_obs}: "
             "lengthen the window or lower min_estimation_obs"
         )
+    firms = [c if isinstance(c, str) else str(c) for c in returns.columns.tolist()]
+    flags = {str(f): str(why) for f, why in (returns.attrs.get("excluded") or {}).items() if str(f) in firms}
+    if exclude:
+        unknown = [f for f in exclude if str(f) not in firms]
+        if unknown:
+            raise EventStudyError(f"exclude names firms {unknown} that are not in returns (its firms: {firms})")
+        flags.update({str(f): str(why) for f, why in dict(exclude).items()})
 
     Y = returns.to_numpy(dtype=float, na_value=np.nan)
     eidx = np.arange(pos + est[0], pos + est[1] + 1)
@@ -228,15 +306,21 @@ def event_study(
                 "the market (regressor) return is constant over the estimation window "
                 f"{est}: check the market series, or use model='constant_mean'"
             )
-    firms = [c if isinstance(c, str) else str(c) for c in returns.columns.tolist()]
 
-    # firm exclusion (too few obs) and constant-return errors, before fitting
+    # exclusions before estimation: quality flags, then too few estimation returns
     validE = np.isfinite(YE) & np.isfinite(XE).all(axis=1)[:, None]
     m_obs = validE.sum(axis=0)
-    excluded = {}
+    dropped = {f: ("quality", why) for f, why in flags.items()}
+    dE = index[eidx]
     for j in np.nonzero(m_obs < min_obs)[0]:
-        excluded[firms[j]] = f"{int(m_obs[j])} valid estimation returns < min_estimation_obs={min_obs}"
-    keep = m_obs >= min_obs
+        if firms[j] in dropped:
+            continue
+        first = np.nonzero(validE[:, j])[0]
+        where = (f"first valid estimation return {dE[first[0]].date()}" if first.size
+                 else f"no valid return from {dE[0].date()} to {dE[-1].date()}")
+        dropped[firms[j]] = ("estimation",
+                             f"{int(m_obs[j])} valid estimation returns < min_estimation_obs={min_obs}; {where}")
+    keep = np.array([f not in dropped for f in firms], dtype=bool)
     # max - min of each firm's valid estimation returns (0 for a firm with none: it is excluded above)
     spread = np.where(validE, YE, -np.inf).max(axis=0) - np.where(validE, YE, np.inf).min(axis=0)
     spread = np.where(validE.any(axis=0), spread, np.nan)
@@ -246,20 +330,26 @@ def event_study(
             f"constant returns over the estimation window for {const} (stale or delisted prices?): "
             "drop these firms or fix their price data"
         )
-    if excluded:
+    few = {f: why for f, (code, why) in dropped.items() if code == "estimation"}
+    if few:
         warnings.warn(
             "excluded from the event study (too few estimation observations): "
-            + "; ".join(f"{f}: {why}" for f, why in excluded.items()),
+            + "; ".join(f"{f}: {why}" for f, why in few.items()),
             EventStudyWarning,
             stacklevel=2,
         )
     if not keep.any():
         raise InsufficientDataError(
-            f"no firm has {min_obs} valid estimation returns in window {est}: lower "
+            f"no firm has {min_obs} valid estimation returns in window {est} (or every firm is flagged): lower "
             "min_estimation_obs, lengthen the data, or move the estimation window"
         )
     YE[:, ~keep] = np.nan
     YS[:, ~keep] = np.nan
+
+    valid = np.isfinite(Y)
+    has = valid.any(axis=0)
+    last_row = len(index) - 1 - np.argmax(valid[::-1], axis=0)
+    last_valid = {f: (index[last_row[j]] if has[j] else None) for j, f in enumerate(firms)}
 
     fit = _fit(YE[None], XE[None], YS[None], XS[None], model)
     fit = {key: (v[0] if isinstance(v, np.ndarray) else v) for key, v in fit.items()}
@@ -270,11 +360,16 @@ def event_study(
         estimation_window=est,
         event_windows=tuple(wins),
         span=span,
+        daily_span=daily,
         model=model,
+        scar=scar,
+        measure=str(measure),
         min_estimation_obs=min_obs,
         firms=firms,
         xnames=xnames,
-        excluded=excluded,
+        dropped=dropped,
+        exclude=flags,
+        last_valid=last_valid,
         dates_estimation=index[eidx],
         dates_span=index[sidx],
         YS=YS,

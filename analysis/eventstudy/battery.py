@@ -30,6 +30,34 @@ TESTS = (
 )
 _WILCOXON_EXACT_MAX = 50
 
+
+def portfolio_sd(series) -> tuple[float, int]:
+    """Brown-Warner (1985) crude-dependence sd of a portfolio's daily abnormal return.
+
+    Parameters
+    ----------
+    series : Series or array
+        The portfolio's abnormal return on each estimation-window day (NaN: no firm
+        observed that day; dropped).
+
+    Returns
+    -------
+    (float, int)
+        The sample standard deviation (n - 1 degrees of freedom) of the valid days and
+        their number ``m``; a k-day CAAR then has standard error ``sd * sqrt(k)`` and its
+        t statistic ``m - 1`` degrees of freedom.
+
+    Examples
+    --------
+    >>> portfolio_sd([0.01, -0.01, 0.02, float("nan")])
+    (0.015275252316519468, 3)
+    """
+    a = np.asarray(series, dtype=float)
+    a = a[np.isfinite(a)]
+    m = int(a.size)
+    return (float(a.std(ddof=1)) if m > 1 else float("nan")), m
+
+
 def _window_sums(A, rows):
     """Sums of A (G,T,N) over each row span (start, end) inclusive -> (G,N,R), and valid counts."""
     valid = np.isfinite(A)
@@ -158,23 +186,72 @@ def _wilcoxon(CAR, P):
     return W, p, n
 
 
-def _battery(fit, rows, L):
+def _corrado(ARE, ARS, rows, Pf, rank_span=None):
+    """Corrado rank statistic of every row, and its S(K).
+
+    ``rank_span=None``: each row ranks the firm's ARs over the estimation window plus the
+    row's *own* days (Cowan 1992), so a window's statistic never depends on the other
+    rows. ``rank_span=(s0, s1)`` (indices into the event span): every row uses one
+    ranking over the estimation window plus those span days (Corrado 1989; the daily
+    statistics). ``Pf`` (G,N,R) is each row's firm set. Returns (z, SK), each (G,R).
+    """
+    G, Te, N = ARE.shape
+    R = len(rows)
+    z = np.full((G, R), np.nan)
+    SKo = np.full((G, R), np.nan)
+    if rank_span is None:
+        groups = [((i0, i1), [r]) for r, (i0, i1) in enumerate(rows)]
+    else:
+        groups = [(tuple(rank_span), list(range(R)))]
+    for (s0, s1), cols in groups:
+        ALL = np.concatenate([ARE, ARS[:, s0 : s1 + 1]], axis=1)
+        MA = np.isfinite(ALL)
+        K = _rank_avg(ALL, axis=1)
+        Ti = MA.sum(axis=1)
+        U = np.where(MA, K - (Ti[:, None, :] + 1) / 2.0, 0.0)
+        Pc = Pf[:, :, cols]
+        Ubar = (U @ Pc) / (MA.astype(float) @ Pc)  # (G, Te + span, c)
+        TK = np.isfinite(Ubar).sum(axis=1)
+        SK = np.sqrt(np.nansum(Ubar**2, axis=1) / TK)
+        for j, r in enumerate(cols):
+            i0, i1 = rows[r]
+            usum = np.nansum(Ubar[:, Te + i0 - s0 : Te + i1 - s0 + 1, j], axis=1)
+            z[:, r] = usum / (np.sqrt(i1 - i0 + 1) * SK[:, j])
+            SKo[:, r] = SK[:, j]
+    return z, SKo
+
+
+SCARS = ("exact", "sum")
+
+
+def _battery(fit, rows, L, *, scar="exact", rank_span=None):
     """Every test on every row.
 
-    ``rows``: list of (i0, i1) indices into the event span; ``L``: their lengths. Returns
-    dict test -> (statistic, p, n), each (G,R), plus CAAR, CAR (G,N,R), P.
+    ``rows``: list of (i0, i1) indices into the event span; ``L``: their lengths.
+    ``scar``: the window standardizer of Patell and BMP, ``"exact"`` (CAR over its own
+    prediction-error sd) or ``"sum"`` (ΣSAR/√L). ``rank_span``: see :func:`_corrado`.
+    Returns dict test -> (statistic, p, n), each (G,R), plus CAAR, CAR (G,N,R), P, ...
     """
+    from .models import car_variance_factor
+
+    if scar not in SCARS:
+        raise ValueError(f"scar must be one of {SCARS}, got {scar!r}")
     ARE, ARS, h, sigma2, m, k = fit["ARE"], fit["ARS"], fit["h"], fit["sigma2"], fit["m"], fit["k"]
-    SARS = ARS / np.sqrt(sigma2[:, None, :] * (1.0 + h))
     Lf = np.asarray(L, dtype=float)
     sqL = np.sqrt(Lf)
     CAR, cnt = _window_sums(ARS, rows)
-    SSUM, _ = _window_sums(SARS, rows)
     P = cnt == np.asarray(L)[None, None, :]
     Pf = P.astype(float)
     N = Pf.sum(axis=1)  # (G,R)
     CAR = np.where(P, CAR, np.nan)
-    SCAR = np.where(P, SSUM / sqL, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if scar == "exact":
+            V = car_variance_factor(fit, rows, L)  # (G,N,R): L + 1'X_w(X'X)^-1X_w'1
+            SCAR = np.where(P, CAR / np.sqrt(sigma2[:, :, None] * V), np.nan)
+        else:
+            SARS = ARS / np.sqrt(sigma2[:, None, :] * (1.0 + h))
+            SSUM, _ = _window_sums(SARS, rows)
+            SCAR = np.where(P, SSUM / sqL, np.nan)
     out = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         t_cs, CAAR = _cross_t(CAR, P, N)
@@ -203,23 +280,7 @@ def _battery(fit, rows, L):
         out["bmp"] = (bmp, _p_t(bmp, N - 1), N)
         out["bmp_kp"] = (bmp * adj, _p_t(bmp * adj, N - 1), N)
 
-        # Corrado ranks over estimation days + event span
-        ALL = np.concatenate([ARE, ARS], axis=1)
-        MA = np.isfinite(ALL)
-        K = _rank_avg(ALL, axis=1)
-        Ti = MA.sum(axis=1)
-        U = np.where(MA, K - (Ti[:, None, :] + 1) / 2.0, 0.0)
-        Ubar = (U @ Pf) / (MA.astype(float) @ Pf)  # (G,Tall,R)
-        TK = np.isfinite(Ubar).sum(axis=1)
-        SK = np.sqrt(np.nansum(Ubar**2, axis=1) / TK)
-        Te = ARE.shape[1]
-        UbS = Ubar[:, Te:, :]  # event-span part (G,Ts,R)
-        cs = np.concatenate([np.zeros_like(UbS[:, :1]), np.cumsum(np.nan_to_num(UbS), axis=1)], axis=1)
-        i0 = np.array([r[0] for r in rows])
-        i1 = np.array([r[1] for r in rows]) + 1
-        R = len(rows)
-        usum = cs[:, i1, np.arange(R)] - cs[:, i0, np.arange(R)]
-        z_c = usum / (sqL * SK)
+        z_c, SK = _corrado(ARE, ARS, rows, Pf, rank_span)
         out["corrado_rank"] = (z_c, p_norm(z_c), N)
 
         pos = np.einsum("gn,gnr->gr", (ARE > 0).sum(axis=1).astype(float), Pf)
@@ -232,23 +293,30 @@ def _battery(fit, rows, L):
         W, pw, nw = _wilcoxon(CAR, P)
         out["wilcoxon"] = (W, pw, nw.astype(float))
 
-        # placebo: same-length CAARs starting on every pseudo-event day in the estimation window
-        pp = np.full(CAAR.shape, np.nan)
-        A0 = np.where(np.isfinite(A), A, 0.0)
-        csA = np.concatenate([np.zeros_like(A0[:, :1]), np.cumsum(A0, axis=1)], axis=1)
-        cnA = np.concatenate([np.zeros((A.shape[0], 1, R), dtype=int), np.cumsum(np.isfinite(A), axis=1)], axis=1)
-        for Lv in np.unique(L):
-            cols = np.nonzero(np.asarray(L) == Lv)[0]
-            if Lv > Te:
-                continue
-            S = csA[:, Lv:, :][:, :, cols] - csA[:, :-Lv, :][:, :, cols]  # (G,Te-L+1,c)
-            ok = (cnA[:, Lv:, :][:, :, cols] - cnA[:, :-Lv, :][:, :, cols]) == Lv
-            ev = np.abs(CAAR[:, cols])[:, None, :]
-            hits = ((np.abs(S) >= ev) & ok).sum(axis=1)
-            npse = ok.sum(axis=1)
-            pp[:, cols] = (1.0 + hits) / (1.0 + npse)
-        pp[~np.isfinite(CAAR)] = np.nan
-        out["placebo"] = (CAAR, pp, N)
-    extra = dict(CAAR=CAAR, CAR=CAR, SCAR=SCAR, P=P, N=N, sdA=sdA, mA=mA, rbar=rbar, SK=SK, phat=phat)
+        out["placebo"] = (CAAR, _placebo_p(A, CAAR, L), N)
+    extra = dict(CAAR=CAAR, CAR=CAR, SCAR=SCAR, P=P, N=N, sdA=sdA, mA=mA, rbar=rbar, SK=SK, phat=phat, A=A)
     return out, extra
 
+
+def _placebo_p(A, stat, L):
+    """Empirical two-sided p of ``stat`` (G,R) against the sums of A (G,Te,R) over every L-day stretch.
+
+    ``p = (1 + #{|S| >= |stat|}) / (1 + #stretches)``, stretches with a NaN day skipped.
+    """
+    G, Te, R = A.shape
+    pp = np.full(stat.shape, np.nan)
+    A0 = np.where(np.isfinite(A), A, 0.0)
+    csA = np.concatenate([np.zeros_like(A0[:, :1]), np.cumsum(A0, axis=1)], axis=1)
+    cnA = np.concatenate([np.zeros((G, 1, R), dtype=int), np.cumsum(np.isfinite(A), axis=1)], axis=1)
+    for Lv in np.unique(L):
+        cols = np.nonzero(np.asarray(L) == Lv)[0]
+        if Lv > Te:
+            continue
+        S = csA[:, Lv:, :][:, :, cols] - csA[:, :-Lv, :][:, :, cols]  # (G,Te-L+1,c)
+        ok = (cnA[:, Lv:, :][:, :, cols] - cnA[:, :-Lv, :][:, :, cols]) == Lv
+        ev = np.abs(stat[:, cols])[:, None, :]
+        hits = ((np.abs(S) >= ev) & ok).sum(axis=1)
+        npse = ok.sum(axis=1)
+        pp[:, cols] = (1.0 + hits) / (1.0 + npse)
+    pp[~np.isfinite(stat)] = np.nan
+    return pp

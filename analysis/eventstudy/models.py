@@ -79,8 +79,38 @@ def _fit(YE, XE, YS, XS, model):
             ssr = np.nansum(ARE**2, axis=1)
             r2 = 1.0 - ssr / sst if F > 0 else np.zeros((G, N))
         sigma2 = ssr / (m - k)
-    out.update(alpha=alpha, beta=beta, sigma2=sigma2, m=m, k=k, r2=r2, ARE=ARE, ARS=ARS, h=h)
+    out.update(alpha=alpha, beta=beta, sigma2=sigma2, m=m, k=k, r2=r2, ARE=ARE, ARS=ARS, h=h, XS=XS)
     return out
+
+
+def car_variance_factor(fit, rows, L):
+    """``L + 1'X_w(X_i'X_i)⁻¹X_w'1`` for every firm and row: the CAR's prediction-error variance over σ̂_i².
+
+    The variance of a firm's CAR over a window of ``L`` prediction errors is
+    σ̂_i²·(L + 1'X_w(X'X)⁻¹X_w'1) (MacKinlay 1997, eq. 15), X_w the window's regressor
+    rows with the constant. In centred form the quadratic term is ``L²/m_i + c'S_xx⁻¹c``
+    with ``c = Σ_{t∈w} x_t - L·x̄_i``; it is ``L²/m_i`` for the constant-mean model and 0
+    for the market-adjusted model (nothing estimated). ``rows``: (i0, i1) indices into
+    the event span; returns (G, N, R).
+    """
+    m = fit["m"]
+    G, N = m.shape
+    Lf = np.asarray(L, dtype=float)
+    R = len(rows)
+    if fit["k"] == 0:
+        return np.broadcast_to(Lf, (G, N, R)).copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = Lf[None, None, :] ** 2 / m[:, :, None]
+        xbar = fit["xbar"]
+        if xbar is not None and xbar.shape[-1] > 0:
+            X0 = np.where(np.isfinite(fit["XS"]), fit["XS"], 0.0)  # days with a missing regressor are masked later
+            cs = np.concatenate([np.zeros_like(X0[:, :1]), np.cumsum(X0, axis=1)], axis=1)
+            i0 = np.array([r[0] for r in rows])
+            i1 = np.array([r[1] for r in rows]) + 1
+            S = cs[:, i1] - cs[:, i0]  # (G,R,F)
+            c = S[:, None, :, :] - Lf[None, None, :, None] * xbar[:, :, None, :]  # (G,N,R,F)
+            q = q + np.einsum("gnrf,gnfh,gnrh->gnr", c, fit["Sinv"], c)
+    return Lf[None, None, :] + q
 
 
 def _check_regressors(Sxx, m):

@@ -1,31 +1,32 @@
-"""Results containers of the engine: :class:`EventStudyResult` and its JSON round trip.
+"""Results container of the engine: :class:`EventStudyResult`.
 
 In the style of linearmodels' results: the computation lives in
 :mod:`analysis.eventstudy.models` and :mod:`analysis.eventstudy.battery`; the container
 stores the inputs of its own study (no class-level state), exposes read-only properties
 computed on first access and cached on the instance, ``summary()`` for people and
-``to_frame()`` / ``to_json()`` for machines. :func:`from_json` rebuilds a result by
-re-estimating the stored inputs, so every property of the rebuilt result is identical.
+``to_frame()`` / ``to_json()`` for machines (:mod:`analysis.eventstudy.serialize`).
+
+The firm set of every number is stated: :attr:`EventStudyResult.excluded` names each
+firm left out of each window with the reason, :attr:`EventStudyResult.firm_sets` the
+firms each window used, and :attr:`EventStudyResult.path_firms` the firms of the CAAR
+path (the firms observed on every day of the event span).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 
 from ..distributions import p_t as _p_t
 from ..distributions import t_quantile
-from ..errors import EventStudyError
 from ..windows import window_label
-from .battery import TESTS, _battery
-from .inputs import EventStudyWarning
+from .battery import TESTS, _battery, portfolio_sd
+from .models import car_variance_factor
 
 TEST_COLUMNS = ["window", "test", "statistic", "p_value", "n"]
-JSON_SCHEMA = "potash-impact/event-study/1"
+EXCLUDED_COLUMNS = ["firm", "window", "reason", "code"]
 
 
 def _cached(fn):
@@ -49,33 +50,51 @@ def _fmt(x, spec=".4f"):
 
 
 class EventStudyResult:
-    """Results of :func:`event_study`: abnormal returns, cumulative returns and the test battery.
+    """Results of :func:`~analysis.eventstudy.event_study`: abnormal returns, CARs, the test battery.
 
-    Built by :func:`event_study` (or :func:`from_json`), never directly. Every property is
-    read-only; tables are computed on first access and cached on the instance. Each
-    instance holds the inputs of its own study only.
+    Built by :func:`~analysis.eventstudy.event_study` (or :func:`~analysis.eventstudy.from_json`),
+    never directly. Every property is read-only; tables are computed on first access and
+    cached on the instance. Each instance holds the inputs of its own study only.
+
+    Examples
+    --------
+    >>> import analysis
+    >>> r = analysis.load_returns(["NTR", "MOS", "SPY"], "2024-11-01", "2026-03-31", offline=True)
+    >>> res = analysis.event_study(r[["NTR", "MOS"]], r["SPY"], "2025-12-15")
+    >>> res.windows
+    ['(-1,1)', '(0,0)', '(0,1)', '(0,5)', '(-5,5)']
+    >>> round(float(res.caar["(0,0)"]), 4)
+    -0.0344
+    >>> res.excluded.empty
+    True
     """
 
-    def __init__(self, *, returns, market, event_date, estimation_window, event_windows, span, model,
-                 min_estimation_obs, firms, xnames, excluded, dates_estimation, dates_span, YS, XS, fit):
+    def __init__(self, *, returns, market, event_date, estimation_window, event_windows, span, daily_span, model,
+                 scar, measure, min_estimation_obs, firms, xnames, dropped, exclude, last_valid, dates_estimation,
+                 dates_span, YS, XS, fit):
         self._returns = returns
         self._market = market
         self._event_date = event_date
         self._estimation_window = estimation_window
-        self._event_windows = event_windows
+        self._event_windows = tuple(event_windows)
         self._span = span
+        self._daily_span = daily_span
         self._model = model
+        self._scar = scar
+        self._measure = measure
         self._min_obs = min_estimation_obs
         self._firms = firms
         self._xnames = xnames
-        self._excluded = dict(excluded)
+        self._dropped = dict(dropped)  # firm -> (code, reason), before estimation
+        self._exclude = dict(exclude)  # the caller's quality flags, as given (for JSON)
         self._dates_E = dates_estimation
         self._dates_S = dates_span
+        self._last_valid = dict(last_valid)  # firm -> its last valid return's date in the data (or None)
         self._YS = YS
         self._XS = XS
         self._fit = fit
         self._cache = {}
-        self._kept_mask = np.array([f not in self._excluded for f in firms], dtype=bool)
+        self._kept_mask = np.array([f not in self._dropped for f in firms], dtype=bool)
         self._firm_index = pd.Index(firms, name="firm")
 
     # ------------------------------------------------------------------ configuration
@@ -90,6 +109,16 @@ class EventStudyResult:
         return self._model
 
     @property
+    def scar(self) -> str:
+        """The window standardizer of Patell and BMP: ``"exact"`` or ``"sum"``."""
+        return self._scar
+
+    @property
+    def measure(self) -> str:
+        """What was studied (``"return"``; other measures reuse the engine, e.g. log volume)."""
+        return self._measure
+
+    @property
     def estimation_window(self) -> tuple[int, int]:
         """The estimation window in relative sessions (inclusive)."""
         return self._estimation_window
@@ -100,23 +129,28 @@ class EventStudyResult:
         return self._event_windows
 
     @property
+    def daily_span(self) -> tuple[int, int]:
+        """The relative days of :attr:`daily_tests` (inclusive)."""
+        return self._daily_span
+
+    @property
     def windows(self) -> list[str]:
         """The event-window labels, ``"(a,b)"``, in the order given."""
         return [window_label(w) for w in self._event_windows]
 
     @property
     def firms(self) -> list[str]:
-        """Firms estimated (excluded firms removed)."""
-        return [f for f in self._firms if f not in self._excluded]
+        """Firms estimated (firms excluded before estimation removed)."""
+        return [f for f in self._firms if f not in self._dropped]
 
     @property
-    def excluded(self) -> dict[str, str]:
-        """Firms dropped before estimation, with the reason."""
-        return dict(self._excluded)
+    def excluded_from_estimation(self) -> dict[str, str]:
+        """Firms dropped before estimation (quality flag or too few estimation returns) -> reason."""
+        return {f: why for f, (_, why) in self._dropped.items()}
 
     @property
     def days(self) -> pd.Index:
-        """Relative days of the event span (all windows)."""
+        """Relative days of the event span (every window and the daily span)."""
         return pd.RangeIndex(self._span[0], self._span[1] + 1, name="day")
 
     @property
@@ -125,52 +159,111 @@ class EventStudyResult:
         return pd.Series(self._dates_S, index=self.days, name="date")
 
     # ------------------------------------------------------------------ internals
-    def _kept(self):
-        return self._kept_mask
-
     def _frame(self, arr, index):
         keep = self._kept_mask
         return pd.DataFrame(np.asarray(arr)[:, keep], index=index, columns=self._firm_index[keep])
 
-    def _rows(self):
+    def _rows(self, which):
         s0 = self._span[0]
-        wins = list(self._event_windows)
-        days = [(d, d) for d in range(self._span[0], self._span[1] + 1)]
-        rows = [(a - s0, b - s0) for a, b in wins + days]
-        L = [b - a + 1 for a, b in wins + days]
-        return wins, days, rows, L
+        if which == "windows":
+            wins = list(self._event_windows)
+        else:
+            wins = [(d, d) for d in range(self._daily_span[0], self._daily_span[1] + 1)]
+        return wins, [(a - s0, b - s0) for a, b in wins], [b - a + 1 for a, b in wins]
+
+    def _fit1(self):
+        return {k: (v[None] if isinstance(v, np.ndarray) else v) for k, v in self._fit.items()}
 
     @_cached
     def _computed(self):
-        """The full battery over windows and days (internal)."""
-        wins, days, rows, L = self._rows()
-        fit = {k: (v[None] if isinstance(v, np.ndarray) else v) for k, v in self._fit.items()}
-        out, extra = _battery(fit, rows, L)
-        out = {k: tuple(np.asarray(a)[0] for a in v) for k, v in out.items()}
-        extra = {k: np.asarray(v)[0] for k, v in extra.items()}
-        return out, extra, wins, days
+        """The battery on the windows (each ranked on its own days) and on the days (internal)."""
+        fit = self._fit1()
+        res = {}
+        for which in ("windows", "days"):
+            wins, rows, L = self._rows(which)
+            d0, d1 = self._daily_span[0] - self._span[0], self._daily_span[1] - self._span[0]
+            out, extra = _battery(fit, rows, L, scar=self._scar, rank_span=None if which == "windows" else (d0, d1))
+            res[which] = ({k: tuple(np.asarray(a)[0] for a in v) for k, v in out.items()},
+                          {k: np.asarray(v)[0] for k, v in extra.items()}, wins)
+        return res
 
     def _tidy(self, which):
-        out, extra, wins, days = self._computed
-        W = len(wins)
-        sel = slice(0, W) if which == "windows" else slice(W, None)
-        labels = [window_label(w) for w in (wins if which == "windows" else days)]
+        out, _, wins = self._computed[which]
+        labels = [window_label(w) for w in wins]
         nt = len(TESTS)
         data = {
             "window": np.repeat(np.array(labels, dtype=object), nt),
             "test": np.tile(np.array(TESTS, dtype=object), len(labels)),
-            "statistic": np.stack([out[t][0][sel] for t in TESTS], axis=1).ravel().astype(float),
-            "p_value": np.stack([out[t][1][sel] for t in TESTS], axis=1).ravel().astype(float),
-            "n": np.stack([out[t][2][sel] for t in TESTS], axis=1).ravel().astype(np.int64),
+            "statistic": np.stack([out[t][0] for t in TESTS], axis=1).ravel().astype(float),
+            "p_value": np.stack([out[t][1] for t in TESTS], axis=1).ravel().astype(float),
+            "n": np.stack([out[t][2] for t in TESTS], axis=1).ravel().astype(np.int64),
         }
         if which == "days":
-            data["day"] = np.repeat(np.array([d for d, _ in days], dtype=np.int64), nt)
+            data["day"] = np.repeat(np.array([d for d, _ in wins], dtype=np.int64), nt)
         return pd.DataFrame(data)
+
+    # ------------------------------------------------------------------ samples
+    @_cached
+    def excluded(self) -> pd.DataFrame:
+        """Every firm left out of every event window, with the reason: columns firm, window, reason, code.
+
+        One row per (firm, window). ``code`` is ``"quality"`` (flagged by the caller or
+        the data-quality gate), ``"estimation"`` (too few valid estimation returns),
+        ``"past_data"`` (the window runs past the firm's data) or ``"missing_day"`` (no
+        return, or no market return, on a day of the window). Empty when every firm is
+        in every window.
+        """
+        recs = []
+        ARS = self._fit["ARS"]
+        s0 = self._span[0]
+        last = self._last_valid
+        mkt_ok = np.isfinite(self._XS).all(axis=1) if self._XS.shape[1] else np.ones(len(self._XS), bool)
+        for (a, b), lab in zip(self._event_windows, self.windows):
+            dates = self._dates_S[a - s0 : b - s0 + 1]
+            for j, f in enumerate(self._firms):
+                if f in self._dropped:
+                    code, why = self._dropped[f]
+                    recs.append((f, lab, why, code))
+                    continue
+                ars = ARS[a - s0 : b - s0 + 1, j]
+                if np.isfinite(ars).all():
+                    continue
+                y = self._YS[a - s0 : b - s0 + 1, j]
+                first_missing = dates[int(np.argmax(~np.isfinite(y)))] if not np.isfinite(y).all() else None
+                if first_missing is not None and (last[f] is None or last[f] < first_missing):
+                    when = "no returns at all" if last[f] is None else f"last return {last[f].date()}"
+                    recs.append((f, lab, f"window runs past the firm's data ({when})", "past_data"))
+                    continue
+                miss = []
+                for i in np.nonzero(~np.isfinite(ars))[0]:
+                    what = "no return" if not np.isfinite(y[i]) else "no market return"
+                    if not mkt_ok[a - s0 + i] and not np.isfinite(y[i]):
+                        what = "no return and no market return"
+                    miss.append(f"{what} on day {a + i:+d} ({dates[i].date()})".replace("day +0", "day 0"))
+                recs.append((f, lab, "; ".join(miss), "missing_day"))
+        return pd.DataFrame.from_records(recs, columns=EXCLUDED_COLUMNS)
+
+    @_cached
+    def firm_sets(self) -> dict[str, list[str]]:
+        """The firms each window's statistics use (observed on every day of the window), by label."""
+        _, extra, _ = self._computed["windows"]
+        firms = np.array(self._firms, dtype=object)
+        return {lab: list(firms[extra["P"][:, r]]) for r, lab in enumerate(self.windows)}
+
+    @_cached
+    def path_firms(self) -> list[str]:
+        """The firms of :attr:`caar_path`: observed on every day of the event span (:attr:`days`).
+
+        With the default windows the span is (-5,5), the widest window, so the path ends
+        at that window's CAAR.
+        """
+        ok = np.isfinite(self._fit["ARS"]).all(axis=0) & self._kept_mask
+        return [f for f, k in zip(self._firms, ok) if k]
 
     # ------------------------------------------------------------------ abnormal returns
     @_cached
     def ar(self) -> pd.DataFrame:
-        """Abnormal returns, relative day x firm, over the span of all event windows."""
+        """Abnormal returns, relative day x firm, over the event span."""
         return self._frame(self._fit["ARS"], self.days)
 
     @_cached
@@ -192,7 +285,7 @@ class EventStudyResult:
 
     @_cached
     def aar(self) -> pd.Series:
-        """Average abnormal return per relative day (mean over the firms observed that day)."""
+        """Average abnormal return per relative day, over the firms observed that day (the CAAR of (d,d))."""
         return self.ar.mean(axis=1).rename("aar")
 
     @_cached
@@ -203,32 +296,33 @@ class EventStudyResult:
     @_cached
     def car(self) -> pd.DataFrame:
         """Cumulative abnormal returns, window label x firm (NaN if a firm misses a day of the window)."""
-        _, extra, wins, _ = self._computed
-        W = len(wins)
-        return self._frame(extra["CAR"][:, :W].T, pd.Index(self.windows, name="window")).loc[:, self.firms]
+        _, extra, _ = self._computed["windows"]
+        return self._frame(extra["CAR"].T, pd.Index(self.windows, name="window")).loc[:, self.firms]
 
     @_cached
     def caar(self) -> pd.Series:
-        """Cumulative average abnormal return per window label (mean CAR of the window's firms)."""
-        _, extra, wins, _ = self._computed
-        return pd.Series(extra["CAAR"][: len(wins)], index=pd.Index(self.windows, name="window"), name="caar")
+        """Cumulative average abnormal return per window label: the mean CAR of the window's firm set."""
+        _, extra, _ = self._computed["windows"]
+        return pd.Series(extra["CAAR"], index=pd.Index(self.windows, name="window"), name="caar")
 
     @_cached
     def caar_path(self) -> pd.Series:
-        """Cumulated AAR over the event span, from its first day (the CAAR path)."""
-        return self.aar.cumsum().rename("caar")
+        """The CAAR path: cumulated mean AR of :attr:`path_firms`, from the first day of the span."""
+        return self.ar[self.path_firms].mean(axis=1).cumsum().rename("caar")
 
     def caar_band(self, level: float = 0.95) -> pd.DataFrame:
-        """Confidence band of :attr:`caar_path`: ±t(m-1)·sd_A·√(days cumulated), Brown-Warner sd_A."""
-        sd, m = self._aar_sd()
+        """The null band of :attr:`caar_path`: ``0 ± q·sd_A·√k`` on the path's k-th day.
+
+        Under H0 (no abnormal return) a k-day CAAR of the path's firms has standard
+        deviation sd_A·√k, sd_A the Brown-Warner time-series sd of their mean
+        estimation-window AR; ``q = t_{m-1}((1 + level)/2)`` (1.97 at 95% with m = 240),
+        the quantile of the crude-dependence t test. A path point outside the band is
+        unusual at ``1 - level``. Columns lower, upper, indexed by relative day.
+        """
+        sd, m = portfolio_sd(self.ar_estimation[self.path_firms].mean(axis=1))
         q = t_quantile(0.5 + level / 2.0, m - 1)
         half = q * sd * np.sqrt(np.arange(1, len(self.days) + 1))
-        path = self.caar_path
-        return pd.DataFrame({"lower": path - half, "upper": path + half}, index=self.days)
-
-    def _aar_sd(self):
-        A = self.ar_estimation.mean(axis=1).dropna()
-        return float(A.std(ddof=1)), len(A)
+        return pd.DataFrame({"lower": -half, "upper": half}, index=self.days)
 
     @_cached
     def bhar(self) -> pd.DataFrame:
@@ -249,9 +343,7 @@ class EventStudyResult:
         """Per firm: alpha, beta(s), sigma, m (estimation obs used) and R² of the normal-return model."""
         f = self._fit
         cols = {"alpha": f["alpha"]}
-        if self._model == "market_adjusted":
-            cols["beta"] = f["beta"][:, 0]
-        elif self._model == "market":
+        if self._model in ("market_adjusted", "market"):
             cols["beta"] = f["beta"][:, 0]
         elif self._model == "factor":
             for j, name in enumerate(self._xnames):
@@ -260,37 +352,36 @@ class EventStudyResult:
         cols["m"] = f["m"].astype(int)
         cols["r2"] = f["r2"]
         df = pd.DataFrame(cols, index=pd.Index(self._firms, name="firm"))
-        return df.loc[self._kept()]
+        return df.loc[self._kept_mask]
 
     @_cached
     def firm_tests(self) -> pd.DataFrame:
-        """Per firm and window: CAR, its exact std error, t = CAR/se and p from t(m - k)."""
+        """Per firm and window: CAR, its exact std error, t = CAR/se and p from t(m - k).
+
+        se = σ̂_i·sqrt(L + 1'X_w(X'X)⁻¹X_w'1) (MacKinlay 1997, eq. 15), the same
+        standardizer as the ``scar="exact"`` Patell and BMP statistics.
+        """
         f = self._fit
-        s0 = self._span[0]
+        _, rows, L = self._rows("windows")
         m, k = f["m"], f["k"]
         keep = self._kept_mask
+        _, extra, _ = self._computed["windows"]
+        CAR = extra["CAR"]  # (N,R), NaN outside each window's firm set
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se = np.sqrt(f["sigma2"][:, None] * car_variance_factor(self._fit1(), rows, L)[0])
+            t = CAR / se
+            p = _p_t(t, (m - k)[:, None])
+        R, n = len(rows), int(keep.sum())
         firms = np.array(self._firms, dtype=object)[keep]
-        cols = {k: [] for k in ("window", "firm", "car", "std_error", "statistic", "p_value", "df")}
-        for a, b in self._event_windows:
-            L = b - a + 1
-            ars = f["ARS"][a - s0 : b - s0 + 1]
-            car = np.where(np.isfinite(ars).all(axis=0), ars.sum(axis=0), np.nan)
-            if self._model == "market_adjusted":
-                q = np.zeros(len(self._firms))
-            else:
-                q = L**2 / m
-                if f["xbar"] is not None and f["xbar"].shape[-1] > 0:
-                    x = self._XS[a - s0 : b - s0 + 1]  # (L,F)
-                    c = x.sum(axis=0)[None, :] - L * f["xbar"]  # (N,F)
-                    q = q + np.einsum("nf,nfh,nh->n", c, f["Sinv"], c)
-            se = np.sqrt(f["sigma2"] * (L + q))
-            t = car / se
-            p = _p_t(t, m - k)
-            for key, val in (("window", np.full(keep.sum(), window_label((a, b)), dtype=object)), ("firm", firms),
-                             ("car", car[keep]), ("std_error", se[keep]), ("statistic", t[keep]),
-                             ("p_value", p[keep]), ("df", (m[keep] - k).astype(np.int64))):
-                cols[key].append(val)
-        return pd.DataFrame({key: np.concatenate(v) for key, v in cols.items()})
+        return pd.DataFrame({
+            "window": np.repeat(np.array(self.windows, dtype=object), n),
+            "firm": np.tile(firms, R),
+            "car": CAR[keep].T.ravel(),
+            "std_error": se[keep].T.ravel(),
+            "statistic": t[keep].T.ravel(),
+            "p_value": p[keep].T.ravel(),
+            "df": np.tile((m[keep] - k).astype(np.int64), R),
+        })
 
     # ------------------------------------------------------------------ tests
     @_cached
@@ -300,14 +391,28 @@ class EventStudyResult:
 
     @_cached
     def daily_tests(self) -> pd.DataFrame:
-        """The battery on each day of the span (one-day windows), columns of :attr:`tests` plus ``day``."""
+        """The battery on each day of :attr:`daily_span` (one-day windows), columns of :attr:`tests` plus ``day``.
+
+        Every test but ``corrado_rank`` equals the ``(d,d)`` window's row; the daily
+        Corrado statistic ranks over the estimation window plus the whole daily span,
+        fixed for all its days (Corrado 1989), the window one over the window's own days.
+        """
         return self._tidy("days")
 
     @_cached
     def mean_residual_correlation(self) -> pd.Series:
         """r̄ (Kolari-Pynnönen) of each window's firm set."""
-        _, extra, wins, _ = self._computed
-        return pd.Series(extra["rbar"][: len(wins)], index=pd.Index(self.windows, name="window"), name="rbar")
+        _, extra, _ = self._computed["windows"]
+        return pd.Series(extra["rbar"], index=pd.Index(self.windows, name="window"), name="rbar")
+
+    @property
+    def volatility(self) -> pd.DataFrame:
+        """Event-induced volatility per event day (see :mod:`analysis.eventstudy.volatility`)."""
+        if "volatility" not in self._cache:
+            from .volatility import event_volatility
+
+            self._cache["volatility"] = event_volatility(self)
+        return self._cache["volatility"]
 
     # ------------------------------------------------------------------ output
     def to_frame(self) -> pd.DataFrame:
@@ -323,22 +428,31 @@ class EventStudyResult:
         t = self.tests.pivot(index="window", columns="test", values=value)
         return t.loc[self.windows, list(TESTS)]
 
+    def sample_notes(self) -> list[str]:
+        """One sentence per excluded firm: which windows it is out of, and why."""
+        ex = self.excluded
+        notes = []
+        for (firm, reason), grp in ex.groupby(["firm", "reason"], sort=False):
+            wins = list(grp["window"])
+            where = "every window" if len(wins) == len(self.windows) else ", ".join(wins)
+            notes.append(f"{firm} excluded from {where}: {reason}")
+        return notes
+
     def summary(self) -> str:
-        """A text table: the setup, CAAR per window and every test's statistic and p-value."""
+        """A text table: the setup, the sample, CAAR per window and every test's statistic and p-value."""
+        what = "" if self._measure == "return" else f" of abnormal {self._measure}"
         lines = [
-            f"Event study: day 0 = {self._event_date.date()}, model = {self._model}, "
+            f"Event study{what}: day 0 = {self._event_date.date()}, model = {self._model}, "
             f"estimation window {self._estimation_window}",
             f"Firms ({len(self.firms)}): {', '.join(self.firms)}",
         ]
-        if self._excluded:
-            lines.append("Excluded: " + "; ".join(f"{k} ({v})" for k, v in self._excluded.items()))
+        for note in self.sample_notes():
+            lines.append("Excluded: " + note)
         lines.append("")
         cw = 12
-        head = f"{'window':<10}{'CAAR':>{cw}}{'n':>4}  " + "".join(f"{w:>{cw}}" for w in self.windows)
         lines.append("CAAR by window")
         lines.append(f"{'':<10}" + "".join(f"{w:>{cw}}" for w in self.windows))
         lines.append(f"{'CAAR':<10}" + "".join(f"{_fmt(self.caar[w], '.4%'):>{cw}}" for w in self.windows))
-        del head
         lines.append("")
         lines.append(f"{'test':<20}{'window':>9}{'statistic':>12}{'p-value':>10}{'n':>5}")
         lines.append("-" * 56)
@@ -347,6 +461,8 @@ class EventStudyResult:
         lines.append("")
         lines.append("p: two-sided; t tests t(N-1) (crude: t(m-1)); z tests N(0,1); wilcoxon exact "
                      "for n<=50; placebo empirical. With N = 4-6 firms the placebo p is the honest one.")
+        lines.append(f"Patell/BMP window standardizer: scar={self._scar!r}; n = firms observed on every day "
+                     "of the window.")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -363,10 +479,11 @@ class EventStudyResult:
         tab.insert(0, "CAAR", self.caar.map(lambda v: _fmt(v, ".3%")))
         head = (f"<p><b>Event study</b>: day 0 = {self._event_date.date()}, model = {self._model}, "
                 f"{len(self.firms)} firms; statistic (p-value)</p>")
-        return head + tab.to_html()
+        notes = "".join(f"<p>Excluded: {n}</p>" for n in self.sample_notes())
+        return head + notes + tab.to_html()
 
     def plot(self, ax=None, level: float = 0.95, **kwargs):
-        """The CAAR path with a confidence band (see :func:`analysis.plots.plot_caar`); returns the Figure."""
+        """The CAAR path with its null band (see :func:`analysis.plots.plot_caar`); returns the Figure."""
         from ..plots import plot_caar
 
         return plot_caar(self, ax=ax, level=level, **kwargs)
@@ -374,113 +491,23 @@ class EventStudyResult:
     # ------------------------------------------------------------------ JSON
     def to_json(self, path=None) -> str:
         """JSON with the inputs (enough to rebuild the result) and the main tables; see :func:`from_json`."""
-        pos = self._returns.index.get_loc(self._event_date)
-        lo = min(self._estimation_window[0], self._span[0])
-        hi = max(self._estimation_window[1], self._span[1])
-        rows = self._returns.iloc[pos + lo : pos + hi + 1]
-        doc = {
-            "schema": JSON_SCHEMA,
-            "config": {
-                "event_date": self._event_date.isoformat(),
-                "estimation_window": list(self._estimation_window),
-                "event_windows": [list(w) for w in self._event_windows],
-                "model": self._model,
-                "min_estimation_obs": self._min_obs,
-            },
-            "inputs": {
-                "dates": [d.isoformat() for d in rows.index],
-                "returns": {str(c): _floats(rows[c]) for c in rows.columns},
-                "market": _market_json(self._market, rows.index),
-            },
-            "results": {
-                "excluded": self._excluded,
-                "params": _table_json(self.params.reset_index()),
-                "caar": {k: _f(v) for k, v in self.caar.items()},
-                "car": _table_json(self.car.reset_index()),
-                "tests": _table_json(self.tests),
-                "daily_tests": _table_json(self.daily_tests),
-            },
-        }
-        text = json.dumps(doc, allow_nan=False)
-        if path is not None:
-            from pathlib import Path
+        from .serialize import to_json
 
-            Path(path).write_text(text)
-        return text
+        return to_json(self, path)
 
     @classmethod
     def from_json(cls, text) -> "EventStudyResult":
         """Rebuild a result from :meth:`to_json` output (a string, or a path to a file)."""
+        from .serialize import from_json
+
         return from_json(text)
-
-
-def _f(v):
-    v = float(v)
-    return v if math.isfinite(v) else None
-
-
-def _floats(s):
-    return [_f(v) for v in np.asarray(s, dtype=float)]
-
-
-def _table_json(df):
-    out = {}
-    for c in df.columns:
-        col = df[c]
-        if pd.api.types.is_float_dtype(col):
-            out[str(c)] = _floats(col)
-        elif pd.api.types.is_integer_dtype(col):
-            out[str(c)] = [int(v) for v in col]
-        else:
-            out[str(c)] = [str(v) for v in col]
-    return out
-
-
-def _market_json(market, index):
-    if market is None:
-        return None
-    if isinstance(market, pd.Series):
-        return {"kind": "series", "name": None if market.name is None else str(market.name),
-                "values": _floats(market.reindex(index))}
-    frame = market.reindex(index)
-    return {"kind": "frame", "columns": {str(c): _floats(frame[c]) for c in frame.columns}}
 
 
 def from_json(text) -> EventStudyResult:
     """Rebuild an :class:`EventStudyResult` from :meth:`EventStudyResult.to_json` output.
 
-    The stored inputs are re-estimated (deterministically), so every property of the
-    rebuilt result equals the original's.
+    See :func:`analysis.eventstudy.serialize.from_json`.
     """
-    if not isinstance(text, str) or not text.lstrip().startswith("{"):
-        from pathlib import Path
+    from .serialize import from_json as _from_json
 
-        text = Path(text).read_text()
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise EventStudyError(f"not event-study JSON: {exc}") from None
-    if doc.get("schema") != JSON_SCHEMA:
-        raise EventStudyError(f"unknown event-study JSON schema {doc.get('schema')!r}: expected {JSON_SCHEMA!r}")
-    cfg, inp = doc["config"], doc["inputs"]
-    idx = pd.DatetimeIndex(pd.to_datetime(inp["dates"]), name="date")
-    nan = lambda vs: [np.nan if v is None else v for v in vs]  # noqa: E731
-    returns = pd.DataFrame({c: nan(v) for c, v in inp["returns"].items()}, index=idx, dtype=float)
-    returns.columns.name = "ticker"
-    mk = inp["market"]
-    if mk is None:
-        market = None
-    elif mk["kind"] == "series":
-        market = pd.Series(nan(mk["values"]), index=idx, name=mk["name"], dtype=float)
-    else:
-        market = pd.DataFrame({c: nan(v) for c, v in mk["columns"].items()}, index=idx, dtype=float)
-    from . import event_study
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EventStudyWarning)
-        return event_study(
-            returns, market, cfg["event_date"],
-            estimation_window=tuple(cfg["estimation_window"]),
-            event_windows=tuple(tuple(w) for w in cfg["event_windows"]),
-            model=cfg["model"], min_estimation_obs=cfg["min_estimation_obs"],
-        )
+    return _from_json(text)
