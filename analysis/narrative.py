@@ -585,26 +585,28 @@ def catalog_header(study, window: str) -> str:
     table = study.to_frame(window)
     s = study.settings
     want_t, want_c = list(s.get("treated") or []), list(s.get("control") or [])
-    combos: dict[tuple[str, str], list[str]] = {}
+    combos: dict[tuple, list[str]] = {}
     for _, r in table[table["status"] == "ok"].iterrows():
         res = study.results.get(r["event_id"])
         gone = excluded_in(getattr(res, "excluded", None), window) if res is not None else {}
-        key = (describe_group(want_t, gone), describe_group(want_c, gone))
+        key = tuple(tuple(f for f in g if f not in gone) for g in (want_t, want_c)) + (
+            tuple(f for f in want_t + want_c if f in gone),)
         combos.setdefault(key, []).append(str(r["event_id"]))
-    lines = [
-        f"{study.n_covered} of {study.n_events} catalog events covered by the data; main window "
-        f"{md_escape(window)}."
-    ]
-    if len(combos) == 1:
-        (t, c), _ = next(iter(combos.items()))
-        lines.append(f"Every covered event uses treated {md_escape(t)} and control {md_escape(c)}.")
-    else:
-        for (t, c), ids in combos.items():
-            lines.append(
-                f"- treated {md_escape(t)}, control {md_escape(c)}: {len(ids)} event{'' if len(ids) == 1 else 's'} "
-                f"({md_escape(', '.join(ids))})"
-            )
-    return "\n".join(lines[:1] + ([""] if len(combos) > 1 else []) + lines[1:])
+
+    def sample(used_t, used_c, dropped) -> str:
+        text = f"treated {', '.join(used_t) or 'no firm'}; control {', '.join(used_c) or 'no firm'}"
+        return text + (f" ({', '.join(dropped)} excluded; see the sample notes)" if dropped else "")
+
+    head = (f"{study.n_covered} of {study.n_events} catalog events covered by the data; main window "
+            f"{md_escape(window)}.")
+    if len(combos) <= 1:
+        only = next(iter(combos), None)
+        return head + ("" if only is None else f" Every covered event uses {md_escape(sample(*only))}.")
+    lines = [head, "", "Firms used per event (a firm without enough data for an event is excluded from it):", ""]
+    for key, ids in combos.items():
+        lines.append(f"- {md_escape(sample(*key))}: {len(ids)} event{'' if len(ids) == 1 else 's'} "
+                     f"({md_escape(', '.join(ids))})")
+    return "\n".join(lines)
 
 
 def sensitivity_notes(sens, min_months: int | None = None) -> list[str]:

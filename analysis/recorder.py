@@ -509,8 +509,9 @@ def commodity_key_numbers(path, sensitivity, treated) -> dict:
     ----------
     path : EventPotashPath
         :func:`analysis.event_potash_path` of the run's event.
-    sensitivity : pandas.DataFrame or sensitivity result
-        ``potash_sensitivity(...).to_frame()`` (``ticker``, ``beta_potash``).
+    sensitivity : sensitivity result or pandas.DataFrame
+        :func:`analysis.potash_sensitivity`'s result or its ``to_frame()`` (``ticker``,
+        ``beta_<series>``, the series being the path's unless the result names its own).
     treated : list of str
         The treated firms.
 
@@ -536,7 +537,10 @@ def commodity_key_numbers(path, sensitivity, treated) -> dict:
     beta = None
     if sensitivity is not None:
         s = _frame(sensitivity)
-        b = s.loc[s["ticker"].isin(list(treated)), "beta_potash"]
+        col = f"beta_{getattr(sensitivity, 'series', None) or path.series}"
+        if col not in s.columns:
+            raise ReportError(f"key numbers: the sensitivity table has no {col} column (columns: {', '.join(s.columns)})")
+        b = s.loc[s["ticker"].isin(list(treated)), col]
         beta = float(b.mean()) if len(b) else None
     return jsonable({
         "series": path.series,
