@@ -65,9 +65,11 @@ __all__ = [
     "load_volumes",
     "log_volume",
     "seam_check",
+    "volatility_summary",
     "volume_key_numbers",
     "volume_sentence",
     "volume_study",
+    "volume_tests",
 ]
 
 #: The label of the measure on volume results.
@@ -226,6 +228,80 @@ def volume_study(volumes, market_volume=None, event_date=None, estimation_window
     )
 
 
+#: Test order of volume tables: the rank and placebo tests first (well specified on log volume, and
+#: honest with a handful of firms), then the engine's order.
+RANK_FIRST = ("corrado_rank", "placebo")
+
+
+def volume_tests(res) -> pd.DataFrame:
+    """The tidy test battery of a volume study with the rank and placebo tests first in each window.
+
+    Parameters
+    ----------
+    res : EventStudyResult
+        A :func:`volume_study` result (any result works).
+
+    Returns
+    -------
+    DataFrame
+        ``res.tests`` rows reordered: per window (in the study's order) ``corrado_rank``,
+        ``placebo``, then the other tests in the engine's order.
+
+    Examples
+    --------
+    >>> v = load_volumes(["NTR", "MOS"], "2024-11-01", "2026-01-30", offline=True)
+    >>> volume_tests(volume_study(v, None, "2025-12-15"))["test"].head(3).tolist()
+    ['corrado_rank', 'placebo', 't_cross_sectional']
+    """
+    t = res.tests
+    tests = list(dict.fromkeys(t["test"]))
+    order = [x for x in RANK_FIRST if x in tests] + [x for x in tests if x not in RANK_FIRST]
+    key = t["window"].map({w: i for i, w in enumerate(res.windows)}) * len(order) + t["test"].map(
+        {x: i for i, x in enumerate(order)})
+    return t.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+def volatility_summary(returns_res=None, volume_res=None, firms=None) -> pd.DataFrame:
+    """Event-induced volatility of returns and of log volume side by side, one row per (measure, day).
+
+    Parameters
+    ----------
+    returns_res : EventStudyResult, optional
+        The returns study.
+    volume_res : EventStudyResult, optional
+        The :func:`volume_study` of the same event.
+    firms : list of str, optional
+        Restrict the return volatility to these firms (default all of ``returns_res``).
+
+    Returns
+    -------
+    DataFrame
+        Columns measure, day, n, mean_sar2, statistic, df, p_value, p_placebo, n_placebo
+        (see :mod:`analysis.eventstudy.volatility`).
+
+    Raises
+    ------
+    EventStudyError
+        Neither result given.
+
+    Examples
+    --------
+    >>> v = load_volumes(["NTR", "MOS"], "2024-11-01", "2026-01-30", offline=True)
+    >>> volatility_summary(volume_res=volume_study(v, None, "2025-12-15"))["measure"].unique().tolist()
+    ['log volume']
+    """
+    from .eventstudy.volatility import event_volatility
+
+    parts = {}
+    if returns_res is not None:
+        parts["return"] = event_volatility(returns_res, firms=firms)
+    if volume_res is not None:
+        parts[volume_res.measure] = volume_res.volatility
+    if not parts:
+        raise EventStudyError("give a returns study, a volume study or both")
+    return pd.concat(parts, names=["measure"]).reset_index()
+
+
 # --------------------------------------------------------------------------- key numbers and prose
 def _num(x) -> float:
     try:
@@ -252,10 +328,12 @@ def volume_key_numbers(volume_res, window, returns_res=None, firms=None) -> dict
     Returns
     -------
     dict
-        ``window``, ``n`` (firms in the window), ``caar`` (summed abnormal log volume),
+        ``window``, ``n`` and ``firms`` (the firms of the window), ``caar`` (summed
+        abnormal log volume),
         ``p_rank`` (Corrado), ``p_placebo``, ``p_volatility_volume_day0``,
         ``p_placebo_volatility_volume_day0`` and, with ``returns_res``,
-        ``p_volatility_day0`` (χ², returns) and ``p_placebo_volatility_day0``.
+        ``p_volatility_day0`` (χ², returns), ``p_placebo_volatility_day0``,
+        ``mean_sar2_day0`` and ``n_volatility_day0``.
 
     Raises
     ------
@@ -281,6 +359,7 @@ def volume_key_numbers(volume_res, window, returns_res=None, firms=None) -> dict
         "measure": MEASURE,
         "window": label,
         "n": int(t.loc["placebo", "n"]),
+        "firms": [str(f) for f in volume_res.car.loc[label].dropna().index],
         "caar": _num(volume_res.caar[label]),
         "p_rank": _num(t.loc["corrado_rank", "p_value"]),
         "p_placebo": _num(t.loc["placebo", "p_value"]),
@@ -292,6 +371,7 @@ def volume_key_numbers(volume_res, window, returns_res=None, firms=None) -> dict
         out["p_volatility_day0"] = _num(rv.loc[0, "p_value"]) if 0 in rv.index else float("nan")
         out["p_placebo_volatility_day0"] = _num(rv.loc[0, "p_placebo"]) if 0 in rv.index else float("nan")
         out["mean_sar2_day0"] = _num(rv.loc[0, "mean_sar2"]) if 0 in rv.index else float("nan")
+        out["n_volatility_day0"] = int(rv.loc[0, "n"]) if 0 in rv.index else 0
     return out
 
 
@@ -347,7 +427,11 @@ def volume_sentence(key: dict, *, group: str = "the treated firms", alpha: float
         L = b - a + 1
     except (ValueError, AttributeError):
         pass
-    who = f"{group} ({n} firm{'s' if n != 1 else ''})" if n is not None else group
+    firms = key.get("firms")
+    if firms:
+        who = f"{group} ({', '.join(map(str, firms))})"
+    else:
+        who = f"{group} ({n} firm{'s' if n != 1 else ''})" if n is not None else group
     if not math.isfinite(caar) or not L:
         s = f"Over {w}, the abnormal log volume of {who} could not be measured (no CAAR)."
     else:

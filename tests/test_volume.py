@@ -22,9 +22,11 @@ from analysis.volume import (
     load_volumes,
     log_volume,
     seam_check,
+    volatility_summary,
     volume_key_numbers,
     volume_sentence,
     volume_study,
+    volume_tests,
 )
 from analysis.volume_catalog import catalog_volume, kind_difference, volume_by_kind
 
@@ -185,6 +187,7 @@ def test_key_numbers_come_from_the_results(december):
     assert k["p_volatility_day0"] == rr.volatility.loc[0, "p_value"]
     assert k["p_placebo_volatility_day0"] == rr.volatility.loc[0, "p_placebo"]
     assert k["p_volatility_volume_day0"] == vr.volatility.loc[0, "p_value"]
+    assert k["firms"] == PRODUCERS and k["n"] == 4 and k["n_volatility_day0"] == 4
     # the December 2025 answers (mean model, producers)
     assert k["caar"] == pytest.approx(1.038268, abs=1e-6)
     assert k["p_rank"] == pytest.approx(0.018182, abs=1e-6)
@@ -221,6 +224,7 @@ def test_sentence_direction_alpha_and_missing_caar():
     s = volume_sentence({**KEY, "caar": float("nan")}, group="the producers")
     assert s == "Over (0,1), the abnormal log volume of the producers (4 firms) could not be measured (no CAAR)."
     assert "(1 firm)" in volume_sentence({**KEY, "n": 1})
+    assert "of the treated firms (NTR, MOS) was" in volume_sentence({**KEY, "n": 2, "firms": ["NTR", "MOS"]})
 
 
 @pytest.mark.parametrize("pv, pp, verdict", [
@@ -237,10 +241,37 @@ def test_sentence_volatility_branches(pv, pp, verdict):
 def test_sentence_on_december(december):
     vr, rr = december
     s = volume_sentence(volume_key_numbers(vr, "(0,1)", rr), group="the potash producers")
-    assert s.startswith("Over (0,1), the trading volume of the potash producers (4 firms) was above its normal level "
+    assert s.startswith("Over (0,1), the trading volume of the potash producers (NTR, MOS, IPI, ICL) was above its normal level "
                         "(abnormal log volume +1.04 in total, +0.52 a day, i.e. about 1.68 times normal); "
                         "rank test p = 0.018, placebo p = 0.058: the rank test rejects no change at 5% but the "
                         "placebo does not.")
+
+
+def test_volume_tests_put_rank_and_placebo_first(december):
+    vr, _ = december
+    t = volume_tests(vr)
+    assert len(t) == len(vr.tests)
+    for w in vr.windows:
+        names = t.loc[t["window"] == w, "test"].tolist()
+        assert names[:2] == ["corrado_rank", "placebo"]
+        assert sorted(names) == sorted(vr.tests.loc[vr.tests["window"] == w, "test"])
+    assert t["window"].drop_duplicates().tolist() == vr.windows
+    merged = t.merge(vr.tests, on=["window", "test"], suffixes=("", "_ref"))
+    assert (merged["p_value"].fillna(-1) == merged["p_value_ref"].fillna(-1)).all()
+
+
+def test_volatility_summary_stacks_both_measures(december):
+    vr, rr = december
+    v = volatility_summary(rr, vr)
+    assert v["measure"].drop_duplicates().tolist() == ["return", "log volume"]
+    day0 = v[v["day"] == 0].set_index("measure")
+    assert day0.loc["return", "p_value"] == rr.volatility.loc[0, "p_value"]
+    assert day0.loc["log volume", "p_placebo"] == vr.volatility.loc[0, "p_placebo"]
+    # December 2025, producers, day 0: log-volume volatility chi-square p 0.0153, placebo 12/241
+    assert day0.loc["log volume", "p_value"] == pytest.approx(0.015290, abs=1e-6)
+    assert day0.loc["log volume", "p_placebo"] == pytest.approx(12 / 241, abs=1e-12)
+    with pytest.raises(EventStudyError, match="give a returns study"):
+        volatility_summary()
 
 
 # --------------------------------------------------------------------------- the catalog
