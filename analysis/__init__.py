@@ -72,6 +72,12 @@ _EXPORTS = {
     "log_volume": "volume",
     "load_volumes": "volume",
     "event_volatility": "eventstudy.volatility",
+    # cross-section (issue 13)
+    "placebo_in_space": "crosssection",
+    "screen": "crosssection",
+    "synthetic_control": "crosssection",
+    "cross_section_returns": "crosssection_suite",
+    "cross_section_study": "crosssection_suite",
     # catalog-wide
     "study_catalog": "catalog_study",
     # errors
