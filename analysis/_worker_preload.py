@@ -1,15 +1,15 @@
-"""Imported only by the report runner's fork server (see :mod:`analysis.runner`).
+"""Imported only by the report runner's fork server (see :mod:`analysis.execute`).
 
 The fork server is a separate process that ``multiprocessing`` starts to fork report
 workers from. Importing this module there applies the workers' import shortcuts
-(:func:`analysis.runner.fast_imports`) and preloads papermill and nbconvert, so each
+(:func:`analysis.execute.fast_imports`) and preloads papermill and nbconvert, so each
 forked worker starts with them in memory. Never import it elsewhere: it changes
 ``sys.modules`` and tqdm's settings for the whole process.
 """
 
 from __future__ import annotations
 
-from .runner import fast_imports
+from .execute import fast_imports
 
 fast_imports()
 

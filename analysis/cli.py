@@ -4,7 +4,9 @@ Commands: ``data`` (coverage of snapshot and cache; ``--refresh`` from yfinance 
 online), ``events``, ``universe`` and ``report`` (the runner: :mod:`analysis.runner`,
 :mod:`analysis.publish`, :mod:`analysis.index`; what to run: :mod:`analysis.schedule`).
 Exit codes (:data:`EXIT_OK`, :data:`EXIT_FAIL`, :data:`EXIT_USAGE`, defined here only): 0
-success, 1 a run failed or was locked, 2 bad arguments or input (one-line error).
+success, 1 a run failed or was locked, or the reports folder cannot be written (one line
+naming the path and the OS error), 2 bad arguments or input (one-line error), 141 the
+reader closed our output pipe (``potash-impact events | head -3``; nothing printed).
 
 Stdlib only at import: ``potash-impact --help`` loads neither pandas nor numpy (a test
 checks ``sys.modules``). Every command imports what it needs inside its function.
@@ -19,6 +21,7 @@ from . import config
 from .errors import PotashImpactError, ReportError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_PIPE = 141  # stdout closed by the reader (128 + SIGPIPE, as the shell reports a killed tool)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,6 +110,23 @@ def _cmd_universe(ns) -> int:
 
 
 # --------------------------------------------------------------------------- report
+def _number(kind, lo, *, strict: bool = False):
+    """An argparse type: a finite ``kind`` (int or float) >= ``lo`` (> ``lo`` if ``strict``)."""
+    import math
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+        if not math.isfinite(v) or v < lo or (strict and v == lo):
+            raise argparse.ArgumentTypeError(f"must be {'>' if strict else '>='} {lo}, got {text}")
+        return v
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def summary_table(records: list[dict]) -> str:
     """The final summary of ``report``: one line per run and notebook with status and seconds.
 
@@ -157,14 +177,17 @@ def add_arguments(parser) -> None:
     parser.add_argument("--notebooks", nargs="+", metavar="NAME",
                         help="notebooks to run (default: event_study potash_prices event_catalog)")
     parser.add_argument("--out", default=None, help="reports folder (default: $POTASH_IMPACT_REPORTS or reports/)")
-    parser.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel processes (default 1)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="per-notebook time limit in seconds")
-    parser.add_argument("--retries", type=int, default=1, help="retries when a kernel fails to start (default 1)")
+    parser.add_argument("--jobs", type=_number(int, 1), default=1,
+                        help="notebooks executed in parallel processes (default 1)")
+    parser.add_argument("--timeout", type=_number(float, 0, strict=True), default=DEFAULT_TIMEOUT,
+                        help=f"per-notebook time limit in seconds, > 0 (default {DEFAULT_TIMEOUT})")
+    parser.add_argument("--retries", type=_number(int, 0), default=1,
+                        help="retries when a kernel fails to start (default 1)")
     parser.add_argument("--offline", action="store_true", help="never touch the network; use snapshot/cache")
     parser.add_argument("--data-dir", default=None, help="case data folder (same as -p data_dir=...)")
     parser.add_argument("--all-events", action="store_true", help="one report per easing/tightening catalog event")
     parser.add_argument("--schedule", metavar="FILE.toml", help="run the jobs listed in a schedule file")
-    parser.add_argument("--lock-wait", type=float, default=0.0,
+    parser.add_argument("--lock-wait", type=_number(float, 0), default=0.0,
                         help="seconds to wait for a run id locked by another run before skipping it (default 0)")
     parser.add_argument("--notebook-dir", default=None, help=argparse.SUPPRESS)  # tests: tiny notebooks
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -196,19 +219,17 @@ def run_cli(ns) -> int:
     if not offline:
         print(f"refreshing data for {len(runs)} run(s) ...", file=sys.stderr)
         refresh = runner.refresh_data(runs)
-        if refresh["status"] != "ok":
-            print(f"warning: data refresh {refresh['status']}: "
-                  f"{refresh.get('prices_error') or refresh.get('commodities_error')}", file=sys.stderr)
+    warning, claim = runner.refresh_summary(refresh)
+    if warning:
+        print(warning, file=sys.stderr)
     from . import data
 
     vint = data.snapshot_vintage(runs[0].params.get("data_dir")).get("vintage", "unknown")
-    print(f"{'offline' if offline else 'online'}: data vintage {vint}"
-          + ("" if offline else " (plus the refreshed cache)"), file=sys.stderr)
+    print(f"{'offline' if offline else 'online'}: data vintage {vint}{claim}", file=sys.stderr)
     try:
         records = runner.run_reports(runs, out=ns.out, jobs=ns.jobs, timeout=ns.timeout or None, retries=ns.retries,
-                                     lock_wait=ns.lock_wait, notebook_dir=ns.notebook_dir, refresh=refresh,
-                                     progress=False if ns.quiet else None)
-    except ReportError as exc:
+                                     lock_wait=ns.lock_wait, refresh=refresh, progress=False if ns.quiet else None)
+    except (ReportError, OSError) as exc:  # OSError: WriteError (path + OS error), one line, no traceback
         print(f"potash-impact report: error: {exc}", file=sys.stderr)
         return EXIT_FAIL
     print(summary_table(records))
@@ -260,13 +281,33 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(argv)
     try:
-        return int(ns.func(ns) or 0)
+        code = int(ns.func(ns) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except PotashImpactError as exc:
         print(f"potash-impact {ns.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _closed_pipe() -> int:
+    """The reader of our output went away (``potash-impact events | head -3``): stop quietly.
+
+    Python would print a BrokenPipeError traceback when it flushes stdout at exit; point
+    stdout at /dev/null first. Exit 141, as a tool killed by SIGPIPE.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout has no descriptor (tests' capture): nothing to redirect
+        pass
+    return EXIT_PIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

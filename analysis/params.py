@@ -24,6 +24,7 @@ parameter                  default                          meaning
 ``exchange``               ``"XNYS"``                       calendar the event is aligned on
 ``policy``                 ``"next"``                       alignment policy (see :mod:`analysis.calendars`)
 ``months_after``           ``3``                            months of the event-aligned potash path
+``commodity``              case ``commodity``               the commodity series of the price path
 ``offline``                ``None``                         never touch the network (None: env)
 ``data_dir``               ``None``                         the case folder (None: bundled ``data/``)
 ``output_dir``             ``None``                         set by the runner: where results are written
@@ -39,10 +40,12 @@ import datetime as _dt
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 
 from .calendars import POLICIES
 from .errors import ParameterError, PotashImpactError, WindowError, WindowRangeError
+from .ids import check_event_id, check_group, check_name, check_ticker
 from .windows import DEFAULT_WINDOWS as _DEFAULT_WINDOWS
 from .windows import parse_window, window_rows
 
@@ -56,6 +59,8 @@ TESTS = (
     "corrado_rank", "generalized_sign", "wilcoxon", "placebo",
 )
 NOT_HASHED = ("output_dir", "offline")
+MAX_INPUT_BYTES = 1 << 20  # parameter and schedule files: 1 MiB is far more than any real one
+_DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?")
 
 # name -> (default, one-line help). Defaults of None marked "case" come from case.toml.
 SCHEMA: dict[str, tuple[object, str]] = {
@@ -72,6 +77,7 @@ SCHEMA: dict[str, tuple[object, str]] = {
     "exchange": ("XNYS", "exchange calendar (MIC) the event is aligned on"),
     "policy": ("next", "alignment policy: " + ", ".join(POLICIES)),
     "months_after": (3, "months after the event in the potash path"),
+    "commodity": (None, "commodity series of the price path (a commodity_prices.csv column); default: case commodity"),
     "offline": (None, "never touch the network (None: $POTASH_IMPACT_OFFLINE)"),
     "data_dir": (None, "case data folder (None: the bundled data/)"),
     "output_dir": (None, "where the notebook writes results (set by the runner)"),
@@ -84,9 +90,11 @@ def _err(name: str, value, why: str) -> ParameterError:
 
 # --------------------------------------------------------------------------- reading values
 def _plain(value):
-    """YAML turns 2025-12-13 into a date; parameters keep dates as ISO strings."""
+    """YAML and TOML turn 2025-12-13 into a date; parameters keep dates as ISO strings."""
     if isinstance(value, (_dt.datetime, _dt.date)):
         return value.isoformat(sep=" ") if isinstance(value, _dt.datetime) else value.isoformat()
+    if isinstance(value, _dt.time):
+        return value.isoformat()
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -94,37 +102,146 @@ def _plain(value):
     return value
 
 
-def parse_assignments(pairs) -> dict:
-    """``["name=value", ...]`` (the CLI's ``-p``) to a dict; values are read as YAML.
+def read_input_file(path, what: str) -> str:
+    """The text of a small input file (``--params``, ``--schedule``), bounded and UTF-8.
 
-    ``-p estimation_window=[-250,-11]``, ``-p offline=true``, ``-p treated=[NTR,MOS]``.
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    what : str
+        How the message names it, e.g. ``"--params"``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ParameterError
+        Missing, not a regular file, larger than :data:`MAX_INPUT_BYTES` (1 MiB), or not
+        UTF-8 (naming the byte offset).
+    """
+    p = Path(path)
+    try:
+        if not p.is_file():
+            raise ParameterError(f"{what} {path}: no such file")
+        size = p.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise ParameterError(f"{what} {path}: {size} bytes, larger than the 1 MiB limit for input files")
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise ParameterError(f"{what} {path}: cannot read ({exc.strerror})") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise ParameterError(f"{what} {path}: larger than the 1 MiB limit for input files")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ParameterError(
+            f"{what} {path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8"
+        ) from None
+
+
+def safe_yaml(text: str, where: str):
+    """``yaml.safe_load`` of ``text``, refusing anchors and aliases without expanding them.
+
+    The event stream is scanned first (:func:`yaml.parse`), so an alias bomb ("billion
+    laughs") is refused in linear time, before any node is built.
+
+    Parameters
+    ----------
+    text : str
+        YAML text.
+    where : str
+        Leads the error message (``"--params p.yaml"``, ``"-p model"``).
+
+    Returns
+    -------
+    object
+        The loaded value (dates as ``datetime.date``; see :func:`_plain`).
+
+    Raises
+    ------
+    ParameterError
+        Invalid YAML, or an anchor (``&a``) or alias (``*a``), naming the line.
+
+    Examples
+    --------
+    >>> safe_yaml("model: market", "example")
+    {'model': 'market'}
     """
     import yaml
 
+    try:
+        for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None) is not None:
+                raise ParameterError(
+                    f"{where}: YAML anchors and aliases (&, *) are not accepted (line {ev.start_mark.line + 1}); "
+                    f"write the values out"
+                )
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{where}: invalid YAML ({str(exc).splitlines()[0]})") from None
+
+
+def parse_assignments(pairs) -> dict:
+    """``["name=value", ...]`` (the CLI's ``-p``) to a dict; values are read as YAML.
+
+    Parameters
+    ----------
+    pairs : iterable of str
+        ``-p estimation_window=[-250,-11]``, ``-p offline=true``, ``-p treated=[NTR,MOS]``.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ParameterError
+        A pair without ``=``, invalid YAML, or a YAML anchor/alias.
+
+    Examples
+    --------
+    >>> parse_assignments(["model=market_adjusted", "event=2025-12-13"])
+    {'model': 'market_adjusted', 'event': '2025-12-13'}
+    """
     out = {}
     for pair in pairs or ():
         name, sep, text = str(pair).partition("=")
         name = name.strip()
         if not sep or not name:
             raise ParameterError(f"-p {pair!r}: write name=value, e.g. -p model=market_adjusted")
+        if len(text) > MAX_INPUT_BYTES:
+            raise _err(name, text[:20] + "...", "longer than the 1 MiB limit")
         try:
-            out[name] = _plain(yaml.safe_load(text)) if text.strip() else None
-        except yaml.YAMLError as exc:
-            raise _err(name, text, f"not a YAML value ({str(exc).splitlines()[0]})") from None
+            out[name] = _plain(safe_yaml(text, f"-p {name}")) if text.strip() else None
+        except ParameterError as exc:
+            raise _err(name, text, str(exc).partition(": ")[2]) from None
     return out
 
 
 def load_params_file(path) -> dict:
-    """A YAML mapping of parameters (``--params file.yaml``)."""
-    import yaml
+    """A YAML mapping of parameters (``--params file.yaml``).
 
-    p = Path(path)
-    if not p.is_file():
-        raise ParameterError(f"--params {path}: no such file")
-    try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"--params {path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    Parameters
+    ----------
+    path : path-like
+        The file (at most 1 MiB, UTF-8, no anchors or aliases).
+
+    Returns
+    -------
+    dict
+        Parameter name -> value (dates as ISO strings).
+
+    Raises
+    ------
+    ParameterError
+        Missing, too large, not UTF-8, invalid YAML, anchors/aliases, or not a mapping.
+    """
+    data = safe_yaml(read_input_file(path, "--params"), f"--params {path}")
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -193,10 +310,12 @@ def _firms(name, value, universe, offline, exchange) -> tuple[str | list[str], l
     if isinstance(value, str):
         value = [t.strip() for t in value.split(",") if t.strip()]
         if len(value) == 1 and value[0] not in known:
+            check_group(value[0], f"parameter {name}")
             raise _err(name, value[0], f"not a universe group ({', '.join(groups)}) nor a known ticker")
     if not isinstance(value, (list, tuple)) or not value or not all(isinstance(t, str) for t in value):
         raise _err(name, value, f"expected a group name ({', '.join(groups)}) or a list of tickers")
     for t in value:
+        check_ticker(t, f"parameter {name}")
         if t not in known:
             raise _err(name, value, f"unknown ticker {t!r} (universe.csv has {', '.join(known)})")
         if offline and not known[t]:
@@ -225,6 +344,7 @@ def defaults(data_dir=None) -> dict:
     out["treated"] = case.get("treated_group")
     out["control"] = case.get("control_group")
     out["benchmark"] = case.get("market", "SPY")
+    out["commodity"] = case.get("commodity")
     return out
 
 
@@ -277,6 +397,8 @@ def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
         raise _err("event", ev, "no event given and the case has no default_event")
     if not isinstance(ev, str):
         raise _err("event", ev, "expected a catalog id or a date string")
+    if not _DATE_LIKE.match(ev):
+        check_event_id(ev, "parameter event")
     from .catalog import get_event
 
     try:
@@ -288,6 +410,9 @@ def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
     p["policy"] = _choice("policy", p["policy"], POLICIES)
     if not isinstance(p["exchange"], str):
         raise _err("exchange", p["exchange"], "expected a MIC code such as XNYS")
+    check_name(p["exchange"], "parameter exchange")
+    if p["commodity"] is not None:
+        check_name(p["commodity"], "parameter commodity")
     from .calendars import get_calendar
 
     try:
@@ -324,6 +449,8 @@ def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
 
     # firms
     bm = p["benchmark"]
+    if isinstance(bm, str):
+        check_ticker(bm, "parameter benchmark")
     known = dict(zip(universe["ticker"], universe["offline"]))
     if not isinstance(bm, str) or bm not in known:
         raise _err("benchmark", bm, f"unknown ticker (universe.csv has {', '.join(known)})")

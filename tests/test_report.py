@@ -25,7 +25,7 @@ TINY_SOURCE = """import os, time
 from analysis import report
 rec = report.Recorder(output_dir, "tiny")
 rec["event"] = event
-rec["key"] = {"window": "(0,1)", "caar_treated": -0.0123, "test": "placebo", "p_value": 0.25}
+rec["key"] = {"window": "(0,1)", "caar_treated": -0.0123, "test": "placebo", "p_value": 0.25, "n": 4}
 time.sleep(float(os.environ.get("TINY_SLEEP", "0")))
 if os.environ.get("TINY_FAIL"):
     raise RuntimeError("deliberate failure")
@@ -64,17 +64,29 @@ def only_run_dir(out: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- parameters
-def test_notebooks_have_one_parameters_cell_matching_the_defaults():
-    defaults = params.defaults()
+def test_notebooks_have_one_parameters_cell_with_every_parameter_unset():
+    """The notebooks are generic over cases: each parameter is None and resolves from case.toml."""
     for name in params.NOTEBOOKS:
         nb = nbformat.read(report.NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
         tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
         assert len(tagged) == 1, name
         values = {t.id: ast.literal_eval(n.value) for n in ast.parse(tagged[0].source).body
                   for t in n.targets}
-        assert values == defaults, name
+        assert sorted(values) == sorted(params.SCHEMA), name
+        assert all(v is None for v in values.values()), name
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(not c.outputs and c.execution_count is None for c in code), f"{name}: outputs not stripped"
+
+
+def test_unset_parameters_resolve_to_the_case_defaults(tmp_path):
+    unset = params.validate(dict.fromkeys(params.SCHEMA))
+    assert unset == params.validate(params.defaults())
+    assert (unset["event"], unset["treated"], unset["control"], unset["benchmark"], unset["commodity"]) == (
+        "us-potash-easing-2025", "potash producer", "nitrogen control", "SPY", "potash")
+    fixture = Path(__file__).parent / "fixtures" / "urea_case"
+    other = params.validate({**dict.fromkeys(params.SCHEMA), "data_dir": str(fixture)})
+    assert (other["event"], other["treated"], other["commodity"]) == (
+        "iran-hormuz-2026", "nitrogen producer", "urea")
 
 
 def test_test_names_match_the_engine():
@@ -242,13 +254,17 @@ def test_failure_keeps_the_earlier_good_report(tiny, capsys, monkeypatch):
     assert not list((tiny["out"] / ".staging").iterdir())
 
 
-def test_first_failure_is_published_and_a_later_success_replaces_it(tiny, capsys, monkeypatch):
+def test_first_failure_goes_to_failed_and_a_later_success_is_published(tiny, capsys, monkeypatch):
     monkeypatch.setenv("TINY_FAIL", "1")
     code, _, _ = run_tiny(capsys, tiny)
-    run_dir = only_run_dir(tiny["out"])
-    assert code == 1 and json.loads((run_dir / "manifest.json").read_text())["status"] == "failed"
+    assert code == 1
+    assert not [d for d in tiny["out"].iterdir() if d.is_dir() and not d.name.startswith((".", "_"))]
+    (failed,) = list((tiny["out"] / report.FAILED_DIR).iterdir())
+    assert json.loads((failed / "manifest.json").read_text())["status"] == "failed"
     monkeypatch.delenv("TINY_FAIL")
     code, _, _ = run_tiny(capsys, tiny)
+    run_dir = only_run_dir(tiny["out"])
+    assert failed.name.startswith(run_dir.name + "_")
     assert code == 0 and json.loads((run_dir / "manifest.json").read_text())["status"] == "ok"
     assert json.loads((run_dir / "results.json").read_text())["tiny"]["event"] == "us-potash-easing-2025"
     assert not (tiny["out"] / ".trash").exists() or not list((tiny["out"] / ".trash").iterdir())
@@ -258,10 +274,12 @@ def test_timeout_stops_the_notebook(tiny, capsys, monkeypatch):
     monkeypatch.setenv("TINY_SLEEP", "60")
     code, out, _ = run_tiny(capsys, tiny, "--timeout", "3")
     assert code == 1
-    m = json.loads((only_run_dir(tiny["out"]) / "manifest.json").read_text())
+    (failed,) = list((tiny["out"] / report.FAILED_DIR).iterdir())
+    m = json.loads((failed / "manifest.json").read_text())
     nb = m["notebooks"][0]
-    assert nb["status"] == "failed" and "--timeout" in nb["error"] and nb["duration_s"] < 30
-    partial = nbformat.read(only_run_dir(tiny["out"]) / "tiny.ipynb", as_version=4)
+    assert nb["status"] == "failed" and "--timeout" in nb["error"]
+    assert nb["duration_s"] < 60  # not a speed check: unkilled, the notebook sleeps 60 s
+    partial = nbformat.read(failed / "tiny.ipynb", as_version=4)
     assert "Execution stopped" in partial.cells[0].source
 
 
@@ -348,20 +366,28 @@ def test_index_lists_runs_newest_first(tmp_path):
     assert "-4.34%" in html and "0.062" in html and 'href="run0/event_study.html"' in html
 
 
-def test_online_run_refreshes_first_and_records_it(tiny, capsys, monkeypatch, yf_stub):
+def test_online_run_refreshes_first_and_records_it(tiny, capsys, monkeypatch, yf_stub, tmp_path):
     from conftest import synthetic_yf_frame
 
-    calls = yf_stub(lambda tickers, **kw: synthetic_yf_frame(list(tickers), start="2024-11-01", periods=300))
+    def noisy(tickers, **kw):
+        print("synthetic download noise")
+        return synthetic_yf_frame(list(tickers), start="2024-11-01", periods=300)
+
+    calls = yf_stub(noisy)
     refreshed = report.refresh_data([report.plan_run({"offline": False}, ["tiny"], notebook_dir=tiny["nbdir"])])
     assert calls and set(calls[0]["tickers"]) == {"NTR", "MOS", "IPI", "ICL", "CF", "LXU", "SPY"}
     assert refreshed["prices"] and "commodities_error" in refreshed  # the Pink Sheet download cannot reach out
     assert refreshed["status"] == "partial"
+    assert "synthetic download noise" in refreshed["output"]  # kept for the manifest, not printed
+    assert "synthetic download noise" not in "".join(capsys.readouterr())
 
+    monkeypatch.setenv("POTASH_IMPACT_CACHE", str(tmp_path / "fresh-cache"))  # not the synthetic prices above
     monkeypatch.delenv("POTASH_IMPACT_OFFLINE")
     monkeypatch.setattr(runner, "refresh_data", lambda runs: {"status": "ok", "at": "stub", "runs": len(runs)})
     code = cli.main(["report", "--notebook-dir", str(tiny["nbdir"]), "--notebooks", "tiny", "--out",
                      str(tiny["out"]), "--quiet"])
     err = capsys.readouterr().err
-    assert code == 0 and "refreshing data for 1 run(s)" in err and "online: data vintage" in err
+    assert code == 0 and "refreshing data for 1 run(s)" in err, err
+    assert "online: data vintage" in err and "(plus the refreshed cache)" in err and "warning" not in err
     m = json.loads((only_run_dir(tiny["out"]) / "manifest.json").read_text())
     assert m["data"]["offline"] is False and m["data"]["refresh"] == {"status": "ok", "at": "stub", "runs": 1}

@@ -1,0 +1,304 @@
+"""Executing one notebook: the kernel, papermill, the HTML export and the worker processes.
+
+* **kernel** -- :func:`kernel_python` checks that the ``python3`` kernelspec runs this
+  environment's interpreter; :func:`kernel_env` is the environment handed to workers and
+  kernels (a new dict: this process's ``os.environ`` is never changed);
+* **execute** -- :func:`execute_notebook` runs a notebook through papermill, retrying only
+  kernel start failures; a cell error leaves papermill's partial copy with its error cell;
+* **convert** -- :func:`export_html`: self-contained HTML (lab template without its CDN
+  scripts), code hidden, images embedded;
+* **workers** -- each notebook runs in a process forked from a *fork server*
+  (``multiprocessing``'s ``forkserver``) that preloaded papermill and nbconvert once
+  (:mod:`analysis._worker_preload`). The import shortcuts of :func:`fast_imports` are
+  applied there and in the workers only.
+
+Stdlib only at import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from ._io import atomic_write_text
+from .errors import ReportError
+from .publish import KERNEL_NAME, mark_failed
+
+def kernel_env(base: dict | None = None) -> dict:
+    """The environment of a worker and its kernel, as a new dict (``os.environ`` is not changed).
+
+    Parameters
+    ----------
+    base : dict, optional
+        The environment to start from (default: a copy of ``os.environ``).
+
+    Returns
+    -------
+    dict
+        ``base`` with this venv's kernelspecs first on ``JUPYTER_PATH``, ``MPLBACKEND``
+        removed (ipykernel then picks the inline backend) and unbuffered output.
+    """
+    env = dict(os.environ if base is None else base)
+    share = str(Path(sys.prefix) / "share" / "jupyter")
+    env["JUPYTER_PATH"] = os.pathsep.join([share] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+    env.pop("MPLBACKEND", None)  # Agg would hide figures; ipykernel then picks the inline backend
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+_kernel_env = kernel_env  # the old private name (benchmarks)
+
+
+def kernel_python(kernel_name: str = KERNEL_NAME) -> str:
+    """The interpreter the kernel will run.
+
+    Parameters
+    ----------
+    kernel_name : str
+        The kernelspec name (default ``python3``).
+
+    Returns
+    -------
+    str
+        The kernel's interpreter path.
+
+    Raises
+    ------
+    ReportError
+        No such kernel, or it runs another environment's interpreter (with the command
+        that installs this one's).
+
+    Examples
+    --------
+    >>> import sys, pathlib
+    >>> pathlib.Path(kernel_python()).parent == pathlib.Path(sys.executable).parent
+    True
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    ksm = KernelSpecManager()
+    ksm.kernel_dirs = [str(Path(sys.prefix) / "share" / "jupyter" / "kernels")] + list(ksm.kernel_dirs)
+    try:
+        spec = ksm.get_kernel_spec(kernel_name)
+    except NoSuchKernel:
+        raise ReportError(
+            f"no Jupyter kernel {kernel_name!r}: run `{sys.executable} -m ipykernel install --sys-prefix --name python3`"
+        ) from None
+    exe = spec.argv[0]
+    if exe in ("python", "python3", "{python}") or Path(exe).resolve() == Path(sys.executable).resolve():
+        return sys.executable
+    if Path(exe).parent.resolve() != Path(sys.executable).parent.resolve():
+        raise ReportError(
+            f"kernel {kernel_name!r} runs {exe}, not this environment's {sys.executable}: "
+            f"run `{sys.executable} -m ipykernel install --sys-prefix --name python3`"
+        )
+    return exe
+
+
+# =========================================================================== execute (worker)
+def _cells_started(path: Path) -> int:
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # an unreadable partial notebook: no cell is known to have run
+        return 0
+    return sum(1 for c in nb.cells if c.get("metadata", {}).get("papermill", {}).get("start_time"))
+
+
+# The lab template without its CDN scripts (require.js, MathJax, Mermaid): the notebooks use none
+# of them, and a report must open offline. Styles are inlined by the lab template itself.
+_HTML_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+def export_html(ipynb: Path, html: Path) -> Path:
+    """Executed notebook -> one self-contained HTML file, code hidden, images embedded.
+
+    Parameters
+    ----------
+    ipynb : pathlib.Path
+        The executed notebook.
+    html : pathlib.Path
+        Where to write the HTML (atomically).
+
+    Returns
+    -------
+    pathlib.Path
+        ``html``.
+    """
+    import jinja2
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(ipynb, as_version=4)
+    exporter = HTMLExporter(
+        extra_loaders=[jinja2.DictLoader({"potash_report.html.j2": _HTML_TEMPLATE})],
+        template_name="lab",
+        template_file="potash_report.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": ipynb.stem}})
+    atomic_write_text(html, body)
+    return html
+
+
+def execute_notebook(task: dict) -> dict:
+    """Run one notebook through papermill and convert it to HTML.
+
+    Parameters
+    ----------
+    task : dict
+        ``src, dst, html, params, cwd, timeout, retries, kernel``.
+
+    Returns
+    -------
+    dict
+        ``status`` (``ok``/``failed``), ``error``, ``attempts``, ``duration_s``, ``html``.
+        A cell error leaves papermill's partial copy (with its error cell) at ``dst``. A
+        kernel that fails to start (no cell ran) is retried up to ``retries`` times;
+        nothing else is.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        from nbclient.exceptions import CellTimeoutError
+    except ImportError:  # pragma: no cover
+        CellTimeoutError = TimeoutError
+
+    src, dst, html = Path(task["src"]), Path(task["dst"]), Path(task["html"])
+    t0 = time.monotonic()
+    attempts, status, error = 0, "ok", None
+    while True:
+        attempts += 1
+        try:
+            pm.execute_notebook(
+                str(src), str(dst), parameters=task["params"], kernel_name=task.get("kernel", KERNEL_NAME),
+                cwd=task.get("cwd"), progress_bar=False, start_timeout=60,
+                execution_timeout=task.get("timeout") or None,
+            )
+            status, error = "ok", None
+            break
+        except PapermillExecutionError as exc:
+            status, error = "failed", f"{exc.ename}: {exc.evalue}".strip()
+            break
+        except CellTimeoutError:
+            status, error = "failed", f"a cell ran longer than --timeout {task.get('timeout')} s"
+            mark_failed(dst, error)
+            break
+        except Exception as exc:  # kernel start failures and the like: recorded as the run's error
+            error = f"{type(exc).__name__}: {exc}".strip()
+            started = dst.is_file() and _cells_started(dst) > 0
+            if not started and attempts <= int(task.get("retries") or 0):
+                time.sleep(min(2 ** attempts, 10) * 0.5)
+                continue
+            status = "failed"
+            if not started:
+                error = f"kernel did not start after {attempts} attempt(s): {error}"
+            if dst.is_file():
+                mark_failed(dst, error)
+            break
+    html_ok = False
+    if dst.is_file():
+        try:
+            export_html(dst, html)
+            html_ok = True
+        except Exception as exc:  # a broken HTML export must not hide the notebook's own status
+            if status == "ok":
+                status, error = "failed", f"HTML export: {type(exc).__name__}: {exc}"
+    return {"status": status, "error": error, "attempts": attempts, "duration_s": round(time.monotonic() - t0, 2),
+            "html": html_ok}
+
+
+_CTX = None
+
+
+def _worker_context():
+    """The ``forkserver`` context whose server preloads papermill and nbconvert
+    (:mod:`analysis._worker_preload`): each worker is a cheap fork of it."""
+    global _CTX
+    if _CTX is None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["analysis._worker_preload"])
+        _CTX = ctx
+    return _CTX
+
+
+def start_worker(ctx, task_file: str, env: dict, name: str):
+    """Start one worker process (forked by the fork server) on ``task_file``; returns the Process.
+
+    ``multiprocessing`` would make each worker re-run the caller's main script when it has
+    a file name; a main read from stdin has a name but no file, so it is hidden meanwhile.
+    """
+    import contextlib
+
+    proc = ctx.Process(target=_forked_worker, args=(task_file, env), name=name, daemon=False)
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    hide = bool(path) and getattr(getattr(main, "__spec__", None), "name", None) is None and not os.path.isfile(path)
+    if hide:
+        del main.__file__
+    try:
+        proc.start()
+    finally:
+        if hide:
+            with contextlib.suppress(Exception):
+                main.__file__ = path
+    return proc
+
+
+def _forked_worker(task_file: str, env: dict) -> None:
+    """Body of a worker process: own session (so a timeout kills it with its kernel), env, logs."""
+    os.setsid()
+    os.environ.clear()
+    os.environ.update(env)
+    log = os.open(Path(task_file).with_suffix(".log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    fast_imports()
+    code = _worker_main(task_file)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def fast_imports() -> None:
+    """In a worker process only: skip ``rfc3987_syntax`` and tqdm's monitor thread.
+
+    jsonschema imports ``rfc3987_syntax`` for the "iri" string format (which notebooks
+    never use), and building its grammar costs ~2 s at every start. Called by the fork
+    server and the workers; never call it in a process that may validate IRIs.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return
+    tqdm.monitor_interval = 0  # no monitor thread: fork with no threads running
+
+
+def _worker_main(task_file: str) -> int:
+    task = json.loads(Path(task_file).read_text())
+    try:
+        res = execute_notebook(task)
+    except Exception as exc:  # report, never crash silently
+        res = {"status": "failed", "error": f"worker: {type(exc).__name__}: {exc}", "attempts": 1,
+               "duration_s": None, "html": False}
+    atomic_write_text(Path(task["result"]), json.dumps(res))
+    return 0
+
+
