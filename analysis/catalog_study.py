@@ -343,6 +343,7 @@ def study_catalog(
     data_dir=None,
     offline: bool | None = None,
     returns: pd.DataFrame | None = None,
+    volumes: pd.DataFrame | None = None,
 ) -> CatalogStudy:
     """Run the event study on every catalog event the data covers.
 
@@ -363,6 +364,10 @@ def study_catalog(
     returns : DataFrame, optional
         Daily total returns (sessions x tickers, including ``market``); default
         :func:`analysis.data.load_returns` of the tickers, loaded once.
+    volumes : DataFrame, optional
+        Share volume (sessions x tickers) for the volume and volatility columns
+        (:func:`analysis.volume_catalog.catalog_volume`); default
+        :func:`analysis.volume.load_volumes` of the treated firms.
 
     Returns
     -------
@@ -542,6 +547,10 @@ def study_catalog(
     table = pd.DataFrame(rows).reindex(columns=_EVENT_COLUMNS + _WINDOW_COLUMNS)
     for c in ("n_treated", "n_control"):
         table[c] = table[c].astype("Int64")
+    from .volume_catalog import catalog_volume  # issue 12: abnormal volume and day-0 volatility columns
+
+    table = table.merge(catalog_volume(results, comps, windows, volumes=volumes, min_estimation_obs=min_estimation_obs,
+                                       data_dir=data_dir, offline=offline), on=["event_id", "window"], how="left")
     clusters = (
         sel.groupby("cluster", sort=True)
         .agg(

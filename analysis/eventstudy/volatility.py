@@ -286,4 +286,6 @@ def event_volatility(res, firms=None, windows=None) -> pd.DataFrame:
         raise EventStudyError("no firms given: pass at least one estimated firm")
     k = res._fit["k"]
     dof = res.params["m"].astype(float) - k
-    return volatility_table(res.sar[firms], dof[firms], studentized_residuals(res)[firms], windows=windows)
+    with np.errstate(invalid="ignore", divide="ignore"):  # excluded firms (m = 0) are NaN, then dropped
+        sar = res.sar[firms]
+    return volatility_table(sar, dof[firms], studentized_residuals(res)[firms], windows=windows)
