@@ -78,6 +78,8 @@ _EXPORTS = {
     "synthetic_control": "crosssection",
     "cross_section_returns": "crosssection_suite",
     "cross_section_study": "crosssection_suite",
+    # specification curve (issue 11)
+    "specification_curve": "robustness",
     # catalog-wide
     "study_catalog": "catalog_study",
     # errors
