@@ -293,6 +293,10 @@ def test_catalog_volume_equals_direct_studies(volumes):
 
     assert row["volatility_p_day0"] == event_volatility(res, firms=treated).loc[0, "p_value"]
     assert pd.isna(row["volume_note"])
+    # study_catalog carries the same columns (its one call site)
+    crow = study.to_frame("(0,1)").set_index("event_id").loc["us-potash-easing-2025"]
+    for c in ("volume_caar", "volume_p_rank", "volume_p_placebo", "volatility_p_day0", "volatility_p_placebo_day0"):
+        assert crow[c] == row[c], c
     # a ticker without volume is refused loudly, per event, not silently
     t2 = catalog_volume(study.results, study.comparisons, wins, volumes=volumes.drop(columns="IPI"))
     assert t2["volume_caar"].isna().all()
