@@ -31,6 +31,7 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_eventstudy.py
 	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_crosssection.py
 
 ## strip notebook outputs before committing
 strip: $(STAMP)
