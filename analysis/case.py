@@ -26,8 +26,8 @@ Conventions
 * **Load once.** Loaded cases are cached per process by the resolved folder and the
   ``(mtime, size, inode)`` of each file (and of ``prices/``, whose listing sets the
   ``offline`` flags), so repeated loads cost a few ``stat`` calls and an edited file is
-  re-read. The frames of a cached case are shared: treat them as read-only (the
-  :mod:`analysis.catalog` functions hand out copies).
+  re-read. A cached case is shared, so :attr:`Case.events`, :attr:`Case.universe` and
+  :attr:`Case.known_moves` hand out copies: no caller can change another's case.
 * **Validate at load, name the line.** Every error names the file and the line (and for
   ``case.toml`` the key): identifiers follow :mod:`analysis.ids` (a universe ticker
   ``../evil`` is refused, so no path is ever built from it), dates are ``YYYY-MM-DD``,
@@ -429,9 +429,9 @@ class Case:
 
     root: Path
     settings: CaseSettings
-    events: pd.DataFrame = field(repr=False)
-    universe: pd.DataFrame = field(repr=False)
-    known_moves: pd.DataFrame = field(repr=False)
+    _events: pd.DataFrame = field(repr=False)
+    _universe: pd.DataFrame = field(repr=False)
+    _known_moves: pd.DataFrame = field(repr=False)
     prices_dir: Path = field(repr=False)
     price_dirs: tuple = field(default=(), repr=False)
     lines: dict = field(default_factory=dict, repr=False)
@@ -512,8 +512,24 @@ class Case:
 
         _cross_check(settings, text, root / SETTINGS_FILE, ev, uni)
         moves, _ = _load_known_moves(root / KNOWN_MOVES_FILE, uni)
-        return cls(root=root, settings=settings, events=ev, universe=uni, known_moves=moves,
+        return cls(root=root, settings=settings, _events=ev, _universe=uni, _known_moves=moves,
                    prices_dir=prices_dir, price_dirs=price_dirs, lines=lines)
+
+    # ------------------------------------------------------------------ tables (copies: the case is shared)
+    @property
+    def events(self) -> pd.DataFrame:
+        """The event catalog (a copy: a cached case is shared, so callers may edit what they get)."""
+        return self._events.copy()
+
+    @property
+    def universe(self) -> pd.DataFrame:
+        """The universe with its ``offline`` column (a copy)."""
+        return self._universe.copy()
+
+    @property
+    def known_moves(self) -> pd.DataFrame:
+        """Accepted large moves ``ticker, date, reason`` (a copy; empty without ``known_moves.csv``)."""
+        return self._known_moves.copy()
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -529,7 +545,7 @@ class Case:
     @property
     def calendars(self) -> dict:
         """Ticker -> exchange_calendars name, from ``universe.csv``."""
-        return dict(zip(self.universe["ticker"], self.universe["calendar"]))
+        return dict(zip(self._universe["ticker"], self._universe["calendar"]))
 
     def event(self, id_or_date) -> dict:
         """An event by catalog id, or an ad-hoc event from ``YYYY-MM-DD[ HH:MM]``.
@@ -558,7 +574,7 @@ class Case:
         """
         from .catalog import find_event
 
-        return find_event(id_or_date, self.events)
+        return find_event(id_or_date, self._events)
 
     def group(self, name: str, exchange: str | None = None, offline_only: bool = False) -> list[str]:
         """Tickers of universe group ``name``, in file order: the one "group on a calendar" rule.
@@ -590,13 +606,13 @@ class Case:
         """
         from .catalog import group_tickers
 
-        return group_tickers(name, self.universe, offline_only=offline_only, exchange=exchange)
+        return group_tickers(name, self._universe, offline_only=offline_only, exchange=exchange)
 
     def check_tickers(self, tickers, *, offline: bool = False) -> list[str]:
         """``tickers`` if each is in the universe (and, ``offline``, has a price file); else :class:`CatalogError`."""
         from .catalog import check_tickers
 
-        return check_tickers(tickers, self.universe, offline=offline)
+        return check_tickers(tickers, self._universe, offline=offline)
 
     def price_path(self, ticker: str) -> Path:
         """The price file of a valid ticker: the first of :attr:`price_dirs` that has it, else ``<root>/prices/<ticker>.csv``.

@@ -172,7 +172,7 @@ def load_events(data_dir=None, *, case=None) -> pd.DataFrame:
     >>> load_events().set_index("event_id").loc["us-potash-easing-2025", "timestamp"]
     '2025-12-13 11:49'
     """
-    return _case(case, data_dir).events.copy()
+    return _case(case, data_dir).events
 
 
 def align_events(events: pd.DataFrame, exchange: str = "XNYS", policy: str = "next") -> pd.DataFrame:
@@ -356,15 +356,15 @@ def load_universe(data_dir=None, *, case=None) -> pd.DataFrame:
     >>> load_universe().set_index("ticker").loc["SDF.DE", "calendar"]
     'XETR'
     """
-    return _case(case, data_dir).universe.copy()
+    return _case(case, data_dir).universe
 
 
 def _universe_of(universe, case, data_dir) -> pd.DataFrame:
     from .case import Case
 
     if isinstance(universe, Case):
-        return universe.universe
-    return _case(case, data_dir).universe if universe is None else universe
+        return universe._universe
+    return _case(case, data_dir)._universe if universe is None else universe
 
 
 def group_tickers(
@@ -512,7 +512,7 @@ def confounders_in_window(
     from .case import Case
 
     if events is None or isinstance(events, Case):
-        events = (events if isinstance(events, Case) else _case(case)).events
+        events = (events if isinstance(events, Case) else _case(case))._events
     sessions = pd.DatetimeIndex(sessions)
     ev = align_events(events, exchange) if "session" not in events.columns else events
     pos = sessions.get_indexer([pd.Timestamp(event_session)])[0]

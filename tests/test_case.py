@@ -140,9 +140,13 @@ def test_catalog_functions_take_a_case_or_a_folder(folder):
     assert catalog.group_tickers("potash producer", c, exchange="XETR") == ["SDF.DE"]
     assert catalog.check_tickers(["NTR"], case=c, offline=True) == ["NTR"]
     # copies: a caller editing its frame does not change the case
-    ev = catalog.load_events(case=c)
-    ev.loc[0, "title"] = "changed"
-    assert c.events.loc[0, "title"] != "changed"
+    for ev in (catalog.load_events(case=c), c.events):
+        ev.loc[0, "title"] = "changed"
+        ev["extra"] = 1
+    assert c.events.loc[0, "title"] != "changed" and "extra" not in c.events
+    uni = c.universe
+    uni.loc[uni["ticker"] == "NTR", "group"] = "other"
+    assert c.group("potash producer")[0] == "NTR" and Case.load(folder).universe.loc[0, "group"] == "potash producer"
 
 
 def test_resolution_argument_then_environment_then_bundled(folder, monkeypatch):
