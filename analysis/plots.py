@@ -1,4 +1,10 @@
-"""Plots: each function takes frames/results, draws one thing, returns the matplotlib Figure."""
+"""Plots: each function takes frames/results, draws one thing, returns the matplotlib Figure.
+
+Pure drawing (alphalens' ``plotting.py`` is the model): the numbers come from the
+results objects and tables of the computing modules; nothing is estimated here. The
+CAAR figure's grey band is the null band of :meth:`analysis.eventstudy.EventStudyResult.caar_band`
+(centred on zero, so a path outside it is unusual at 5%).
+"""
 
 from __future__ import annotations
 
@@ -170,11 +176,12 @@ def plot_group_caar(paths, *, event_ids=None, ncols=3, pct=True, title=None):
 
 
 def plot_sensitivity(table, *, level=0.95, ax=None, title=None):
-    """Potash betas per firm as bars with HAC confidence error bars; returns the Figure.
+    """Commodity betas per firm as bars with HAC confidence error bars; returns the Figure.
 
-    ``table``: :meth:`analysis.commodities.PotashSensitivity.to_frame` (``ticker, group,
-    beta_potash, se_potash, nobs``). Error bars are ``± t_{nobs-3}(level) * se``, the same
-    Student-t the p-values use; bars are coloured by group and labelled with ``n``.
+    ``table``: :meth:`analysis.sensitivity.CommoditySensitivity.to_frame` (``ticker,
+    group, beta_<series>, se_<series>, nobs``; the series is ``table.attrs["series"]``,
+    default ``"potash"``). Error bars are ``± t_{nobs-3}(level) * se``, the same Student-t
+    the p-values use; bars are coloured by group and labelled with ``n``.
     """
     import numpy as np
 
@@ -185,8 +192,9 @@ def plot_sensitivity(table, *, level=0.95, ax=None, title=None):
     groups = list(dict.fromkeys(table["group"]))
     palette = ["tab:red", "tab:blue", "tab:orange", "tab:purple", "tab:brown"]
     colors = {g: palette[i % len(palette)] for i, g in enumerate(groups)}
-    beta = table["beta_potash"].to_numpy(dtype=float)
-    se = table["se_potash"].to_numpy(dtype=float)
+    series = table.attrs.get("series", "potash")
+    beta = table[f"beta_{series}"].to_numpy(dtype=float)
+    se = table[f"se_{series}"].to_numpy(dtype=float)
     nobs = table["nobs"].to_numpy(dtype=float)
     q = t_quantile(0.5 + level / 2.0, nobs - 3)
     x = np.arange(len(table))
@@ -200,8 +208,8 @@ def plot_sensitivity(table, *, level=0.95, ax=None, title=None):
     ax.axhline(0.0, color="grey", lw=0.8)
     ax.set_xticks(x, list(table["ticker"]))
     ax.set_xlabel("firm")
-    ax.set_ylabel("beta on monthly potash price change")
-    ax.set_title(title if title is not None else f"Potash sensitivity ({level:.0%} HAC intervals)")
+    ax.set_ylabel(f"beta on monthly {series} price change")
+    ax.set_title(title if title is not None else f"{series.capitalize()} sensitivity ({level:.0%} HAC intervals)")
     ax.legend(fontsize="small", loc="best")
     return fig
 

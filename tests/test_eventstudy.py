@@ -309,20 +309,31 @@ def test_json_round_trip(res_real, tmp_path):
 
 
 def test_summary_html_frame_plot(res_real):
+    """Every output format shows the same numbers as the tables."""
     s = res_real.summary()
-    for t in TESTS:
-        assert t in s
-    assert "placebo" in s and "honest" in s
-    assert "<table" in res_real._repr_html_()
-    f = res_real.to_frame()
-    assert {"event_date", "model", "window", "test", "statistic", "p_value", "n", "caar"} <= set(f.columns)
+    lines = s.splitlines()
+    assert lines[0] == "Event study: day 0 = 2025-12-15, model = market, estimation window (-250, -11)"
+    assert lines[1] == "Firms (5): NTR, MOS, IPI, ICL, CF"
+    t = res_real.tests.set_index(["window", "test"])
+    for (w, test), row in t.iterrows():  # every test row printed with its own statistic, p and n
+        want = f"{test:<20}{w:>9}{row.statistic:>12.4f}{row.p_value:>10.4f}{int(row.n):>5}"
+        assert want in lines, want
+    caar_line = [ln for ln in lines if ln.startswith("CAAR  ")][0]
+    assert caar_line.split() == ["CAAR"] + [f"{v:.4%}" for v in res_real.caar]
+    html = res_real._repr_html_()
+    p01 = t.loc[("(0,1)", "placebo"), "p_value"]
+    assert f"{t.loc[('(0,1)', 'placebo'), 'statistic']:.3f} ({p01:.3f})" in html
+    f = res_real.to_frame().set_index(["window", "test"])
+    np.testing.assert_array_equal(f["caar"].to_numpy(), [res_real.caar[w] for w, _ in f.index])
+    assert (f["event_date"] == EVENT).all() and (f["model"] == "market").all()
+    pv = res_real.pivot("p_value")
+    assert pv.loc["(0,1)", "placebo"] == p01 and list(pv.columns) == list(TESTS)
     import matplotlib
 
     matplotlib.use("Agg")
     fig = res_real.plot()
-    assert fig.axes and fig.axes[0].lines
-    band = res_real.caar_band(0.9)
-    assert (band["upper"] > band["lower"]).all()
+    (line,) = [ln for ln in fig.axes[0].lines if ln.get_label().startswith("CAAR (")]
+    np.testing.assert_allclose(line.get_ydata(), res_real.caar_path.to_numpy() * 100, rtol=1e-12)
 
 
 def test_no_shared_state_between_studies(real):

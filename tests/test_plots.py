@@ -1,4 +1,4 @@
-"""Issue-4 plots: content checks (labels, number of series/markers, plotted data == inputs)."""
+"""Plots: content checks (labels, number of series/markers, plotted data == inputs, band == null band)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from analysis.catalog import load_events
 from analysis.catalog_study import study_catalog
 from analysis.commodities import load_commodity_prices, potash_sensitivity
 from analysis.data import load_returns
+from analysis.eventstudy import compare_groups, event_study
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +28,42 @@ def _close():
 def study():
     r = load_returns(["NTR", "MOS", "IPI", "ICL", "CF", "LXU", "SPY"], offline=True, source="snapshot")
     return study_catalog(offline=True, returns=r)
+
+
+def _band_edges(ax):
+    """Upper and lower edge of the (one) fill_between polygon, by x."""
+    (poly,) = ax.collections
+    v = poly.get_paths()[0].vertices
+    xs = np.unique(v[:, 0])
+    return xs, np.array([v[v[:, 0] == x, 1].max() for x in xs]), np.array([v[v[:, 0] == x, 1].min() for x in xs])
+
+
+def test_plot_caar_draws_the_null_band_around_zero():
+    r = load_returns(["NTR", "MOS", "IPI", "ICL", "CF", "LXU", "SPY"], offline=True, source="snapshot")
+    res = event_study(r.drop(columns="SPY"), r["SPY"], "2025-12-15")
+    cg = compare_groups(res, ["NTR", "MOS", "IPI", "ICL"], ["CF", "LXU"])
+    # hand computation: 0 +- t_{m-1}(0.975) * sd(long-short AR over the estimation window) * sqrt(k)
+    E = res.ar_estimation
+    ls = E[["NTR", "MOS", "IPI", "ICL"]].mean(axis=1) - E[["CF", "LXU"]].mean(axis=1)
+    half = stats.t.ppf(0.975, len(ls) - 1) * ls.std(ddof=1) * np.sqrt(np.arange(1, 12)) * 100
+    fig = plots.plot_caar(cg)
+    ax = fig.axes[0]
+    xs, hi, lo = _band_edges(ax)
+    np.testing.assert_array_equal(xs, np.arange(-5, 6))
+    np.testing.assert_allclose(hi, half, rtol=1e-10)
+    np.testing.assert_allclose(lo, -half, rtol=1e-10)
+    (diff,) = [ln for ln in ax.lines if ln.get_label() == "treated - control"]
+    np.testing.assert_allclose(diff.get_ydata(), cg.caar_path["diff"].to_numpy() * 100, rtol=1e-12)
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["treated CAAR (NTR, MOS, IPI, ICL)", "control CAAR (CF, LXU)", "treated - control",
+                      "95% null band (H0: no abnormal return)"]
+    assert "firms observed on every day -5..+5" in ax.get_xlabel()
+    # one study: the band of the producers' own CAAR path
+    fig2 = plots.plot_caar(event_study(r[["NTR", "MOS"]], r["SPY"], "2025-12-15"), level=0.9)
+    A = res.ar_estimation[["NTR", "MOS"]].mean(axis=1)
+    _, hi2, _ = _band_edges(fig2.axes[0])
+    np.testing.assert_allclose(hi2, stats.t.ppf(0.95, len(A) - 1) * A.std(ddof=1) * np.sqrt(np.arange(1, 12)) * 100,
+                               rtol=1e-10)
 
 
 def test_plot_commodity_prices_lines_and_event_markers():

@@ -49,8 +49,9 @@ def portfolio_sd(series) -> tuple[float, int]:
 
     Examples
     --------
-    >>> portfolio_sd([0.01, -0.01, 0.02, float("nan")])
-    (0.015275252316519468, 3)
+    >>> sd, m = portfolio_sd([0.01, -0.01, 0.02, float("nan")])
+    >>> round(sd, 6), m
+    (0.015275, 3)
     """
     a = np.asarray(series, dtype=float)
     a = a[np.isfinite(a)]

