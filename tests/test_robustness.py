@@ -341,3 +341,34 @@ def test_sentence_branches():
     t = curve_sentence(_stats(), influence=inf.assign(median_diff_without=-0.004, sign_flips=False))
     assert t.endswith("Dropping MOS moves the median most, from -1.75% to -0.40%.")
     assert "Dropping" not in curve_sentence(_stats(), influence=inf.assign(n_specifications=0))
+
+
+# --------------------------------------------------------------------------- report helpers
+def test_report_grid_puts_the_run_into_the_grid(isolated):
+    from analysis.robustness import report_grid
+
+    run = {"model": "market_adjusted", "benchmark": "XLB", "estimation_window": [-200, -11], "main_window": [0, 3],
+           "min_estimation_obs": 120}
+    g = report_grid(run)
+    assert g["models"] == ("market", "market_adjusted", "constant_mean", "factor")
+    assert g["benchmarks"] == ("SPY", "XLB") and g["estimation_windows"][-1] == (-200, -11)
+    assert g["event_windows"][-1] == (0, 3) and g["min_estimation_obs"] is None
+    flat = report_grid({**run, "min_estimation_obs": 150})
+    assert flat["min_estimation_obs"] == 150 and (-120, -11) not in flat["estimation_windows"]
+
+
+def test_key_and_tables_read_the_same_numbers(dec2025):
+    from analysis.robustness import curve_key, specifications_table, summary_table
+
+    nt = dec2025.null_test(3, seed=1)
+    key = curve_key(dec2025, nt)
+    s = dec2025.stats
+    assert key["median_diff"] == s["median_diff"] and key["share_significant"] == s["share_significant"]
+    assert (key["p_null_median"], key["p_null_share"], key["n_placebo"]) == (nt.p_median, nt.p_share, 3)
+    tab = summary_table(dec2025, nt).set_index("Quantity")["Value"]
+    assert tab["Specifications"] == "360 (360 ran, 0 without the data)"
+    assert tab["Median difference"] == f"{s['median_diff'] * 100:+.2f}%"
+    assert tab["Null test p, median difference"] == f"{nt.p_median:.3f}"
+    spec = specifications_table(dec2025.to_frame())
+    assert spec.loc[0, "treated"] == "NTR, MOS, IPI, ICL" and spec.loc[0, "control"] == "CF, LXU"
+    assert list(dec2025.choices()["Count"]) == [4, 4, 3, 4, 5]
