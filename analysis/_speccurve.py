@@ -331,6 +331,105 @@ def _null_draws(sc, n_placebo: int, seed: int, alpha: float) -> dict:
                 n_specifications=int(len(ok)))
 
 
+# =========================================================================== the null test result
+class NullTest:
+    """The joint null test of a specification curve (:meth:`SpecificationCurve.null_test`).
+
+    ``p_median`` is two-sided on the median ``diff``; ``p_share`` one-sided on the share of
+    significant specifications (a larger share is more extreme). Pseudo-events where no
+    specification ran are left out of both (``n_placebo`` counts the rest).
+    """
+
+    def __init__(self, *, median, share, null, n_candidates, n_news, seed, alpha, expected_sign, notes,
+                 n_specifications):
+        self._median, self._share = float(median), float(share)
+        self._null = null
+        self._n_candidates, self._n_news = n_candidates, n_news
+        self._seed, self._alpha, self._expected_sign = seed, alpha, expected_sign
+        self._notes = list(notes)
+        self._n_specs = n_specifications
+        good = null[null["n_specifications"] > 0]
+        n = len(good)
+        self._n = n
+        if n:
+            self._p_median = (1 + int((np.abs(good["median_diff"]) >= abs(self._median)).sum())) / (1 + n)
+            self._p_share = (1 + int((good["share_significant"] >= self._share).sum())) / (1 + n)
+        else:
+            self._p_median = self._p_share = float("nan")
+
+    @property
+    def median_diff(self) -> float:
+        """The event's median ``diff`` over its ok specifications."""
+        return self._median
+
+    @property
+    def share_significant(self) -> float:
+        """The event's share of significant specifications (placebo p < alpha, expected sign)."""
+        return self._share
+
+    @property
+    def p_median(self) -> float:
+        """Empirical two-sided p of the median: ``(1 + #{|null| >= |median|}) / (1 + n)``."""
+        return self._p_median
+
+    @property
+    def p_share(self) -> float:
+        """Empirical p of the share: ``(1 + #{null share >= share}) / (1 + n)``."""
+        return self._p_share
+
+    @property
+    def n_placebo(self) -> int:
+        """Pseudo-events in the null distributions (those where at least one specification ran)."""
+        return self._n
+
+    @property
+    def null(self) -> pd.DataFrame:
+        """One row per pseudo-event: session, median_diff, share_significant, n_specifications."""
+        return self._null.copy()
+
+    @property
+    def notes(self) -> list[str]:
+        """Firms the pseudo-events could not use, and how often."""
+        return list(self._notes)
+
+    @property
+    def stats(self) -> dict:
+        """The test in numbers (for ``results.json`` and :func:`curve_sentence`)."""
+        return {"median_diff": self._median, "share_significant": self._share, "p_median": self._p_median,
+                "p_share": self._p_share, "n_placebo": self._n, "n_candidates": self._n_candidates,
+                "n_excluded_news": self._n_news, "seed": self._seed, "alpha": self._alpha,
+                "expected_sign": self._expected_sign, "n_specifications": self._n_specs, "notes": self.notes}
+
+    def to_frame(self) -> pd.DataFrame:
+        """:attr:`null`."""
+        return self.null
+
+    def summary(self) -> str:
+        """The two empirical p-values and what they compare."""
+        direction = {1: "positive", -1: "negative"}.get(self._expected_sign, "either-sign")
+        lines = [
+            f"Joint null test: {self._n} pseudo-events without news (of {self._n_candidates} candidates before the "
+            f"estimation window; {self._n_news} sessions near catalog news left out; seed {self._seed})",
+            f"median diff {_fmt(self._median, '+.3%')}: p = {_fmt(self._p_median, '.3f')} (two-sided)",
+            f"share of specifications with placebo p < {self._alpha:g} and a {direction} diff "
+            f"{_fmt(self._share, '.0%')}: p = {_fmt(self._p_share, '.3f')}",
+        ]
+        lines += [f"note: {n}" for n in self._notes]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        return "<pre>" + escape(self.summary()) + "</pre>"
+
+    def plot(self):
+        """Histograms of the null medians and shares with the event's values marked; returns the Figure."""
+        return _plot_null(self)
+
+
 # =========================================================================== figures
 def _fmt(x, spec) -> str:
     return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)

@@ -345,7 +345,7 @@ def test_sentence_branches():
 
 # --------------------------------------------------------------------------- report helpers
 def test_report_grid_puts_the_run_into_the_grid(isolated):
-    from analysis.robustness import report_grid
+    from analysis.robustness_report import report_grid
 
     run = {"model": "market_adjusted", "benchmark": "XLB", "estimation_window": [-200, -11], "main_window": [0, 3],
            "min_estimation_obs": 120}
@@ -358,7 +358,7 @@ def test_report_grid_puts_the_run_into_the_grid(isolated):
 
 
 def test_key_and_tables_read_the_same_numbers(dec2025):
-    from analysis.robustness import curve_key, specifications_table, summary_table
+    from analysis.robustness_report import curve_key, specifications_table, summary_table
 
     nt = dec2025.null_test(3, seed=1)
     key = curve_key(dec2025, nt)
