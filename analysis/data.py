@@ -255,10 +255,13 @@ def read_snapshot(ticker: str, data_dir=None, *, check: bool = True) -> pd.DataF
     st = path.stat()
     df = _parse_snapshot(str(path), ticker, (st.st_mtime_ns, st.st_size, st.st_ino)).copy()
     df.attrs = {"source": "snapshot", "path": str(path)}
-    df["_origin"] = "snapshot"
     if check:
-        _gate(df, ticker, _policy(data_dir))
-    return df.drop(columns="_origin")
+        df["_origin"] = _ORIGINS.index("snapshot")
+        df.attrs["quality"], reason = _gate(df, ticker, _policy(data_dir))
+        df = df.drop(columns="_origin")
+        if reason:
+            df.attrs["excluded"] = reason
+    return df
 
 
 def _not_in_snapshot_msg(ticker: str, data_dir=None) -> str:
@@ -283,23 +286,30 @@ def _policy(data_dir, on_bad_data=None) -> dict:
     return pol
 
 
-def _gate(df: pd.DataFrame, ticker: str, pol: dict) -> None:
-    """Run the gate on an assembled frame (with an ``_origin`` column); fill its attrs."""
-    from .quality import findings_records, gate
+def _gate(df: pd.DataFrame, ticker: str, pol: dict) -> tuple[list[dict], str | None]:
+    """Run the gate on an assembled frame (``_origin`` column: index into ``_ORIGINS``).
+
+    Returns the findings as dicts and the exclusion reason (None unless excluded); raises
+    :class:`DataQualityError` naming the file of the flagged row under ``error``.
+    """
+    from .quality import _gate_rows, records
 
     files = dict(df.attrs.get("files", {}))
     files.setdefault("snapshot", df.attrs.get("path", "the snapshot"))
     files.setdefault("yfinance", "the yfinance download")
 
     def where(day):
-        origin = df["_origin"].get(day, "snapshot") if "_origin" in df else "snapshot"
+        origin = _ORIGINS[int(df["_origin"].get(day, 2))]
         return files.get(origin, origin)
 
-    found, reason = gate(df, ticker, known_moves=pol["known_moves"], on_bad_data=pol["on_bad_data"], where=where,
-                         known_moves_path=pol["known_moves_path"], protected=pol["protected"])
-    df.attrs["quality"] = findings_records(found)
-    if reason:
-        df.attrs["excluded"] = reason
+    rows, reason = _gate_rows(df, ticker, known_moves=pol["known_moves"], on_bad_data=pol["on_bad_data"], where=where,
+                              known_moves_path=pol["known_moves_path"], protected=pol["protected"])
+    return records(rows), reason
+
+
+def _label(origin: pd.Series) -> str:
+    """``snapshot``, ``cache``, ``yfinance`` or a ``+``-joined mix, from an ``_origin`` column."""
+    return "+".join(_ORIGINS[int(i)] for i in np.unique(origin.to_numpy()))
 
 
 def _merge(parts: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
@@ -307,7 +317,7 @@ def _merge(parts: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     out, files = None, {}
     for origin, df in parts:
         df = df.copy()
-        df["_origin"] = origin
+        df["_origin"] = _ORIGINS.index(origin)
         files[origin] = df.attrs.get("path", origin)
         out = df if out is None else out.combine_first(df)[out.columns.union(df.columns, sort=False)]
     out = out.sort_index()
@@ -357,8 +367,10 @@ def local_prices(ticker: str, *, data_dir=None, cache_dir=None, check: bool = Tr
         return None, "none"
     df = _merge(parts)
     if check:
-        _gate(df, ticker, _policy(data_dir))
-    return df, "+".join(o for o in _ORIGINS if o in set(df["_origin"]))
+        df.attrs["quality"], reason = _gate(df, ticker, _policy(data_dir))
+        if reason:
+            df.attrs["excluded"] = reason
+    return df, _label(df["_origin"])
 
 
 # --------------------------------------------------------------------------- loading
@@ -500,11 +512,9 @@ def _load_prices(tickers, start, end, need_start, *, source, offline, data_dir, 
     sliced, sources, excluded, findings = {}, {}, {}, []
     for t in tickers:
         df = frames[t]
-        if check:
-            _gate(df, t, pol)
+        quality, reason = _gate(df, t, pol) if check else ([], None)
         s = df.loc[start:end] if (start is not None or end is not None) else df
-        label = "+".join(o for o in _ORIGINS if o in set(s["_origin"])) or "+".join(
-            o for o in _ORIGINS if o in set(df["_origin"]))
+        label = _label(s["_origin"]) or _label(df["_origin"])
         sources[t] = label
         if len(s) == 0:
             raise DataError(
@@ -512,21 +522,18 @@ def _load_prices(tickers, start, end, need_start, *, source, offline, data_dir, 
                 f"{end.date() if end is not None else '...'} ({label} covers "
                 f"{df.index[0].date()} to {df.index[-1].date()})"
             )
-        reason = df.attrs.get("excluded")
         if reason:
             excluded[t] = reason
         elif validate:
             validate_prices(s, t, max_gap=max_gap, exchange=calendars.get(t, DEFAULT_EXCHANGE))
         lo, hi = str(s.index[0].date()), str(s.index[-1].date())
-        findings += [f for f in df.attrs.get("quality", []) if lo <= f["date"] <= hi]
+        findings += [f for f in quality if lo <= f["date"] <= hi]
         sliced[t] = s
 
     fields = [f for f in FIELDS if any(f in s.columns for s in sliced.values())]
-    wide = pd.concat(
-        {f: pd.DataFrame({t: s[f] if f in s.columns else np.nan for t, s in sliced.items()}) for f in fields},
-        axis=1,
-        names=["field", "ticker"],
-    )
+    per = {t: s.reindex(columns=fields).astype(float) for t, s in sliced.items()}  # one alignment, not one per field
+    wide = pd.concat(per, axis=1, names=["ticker", "field"]).swaplevel(axis=1)
+    wide = wide.reindex(columns=pd.MultiIndex.from_product([fields, list(sliced)], names=["field", "ticker"]))
     wide.index = pd.DatetimeIndex(wide.index, name="date")
     wide = wide.sort_index()
     for t in excluded:

@@ -397,22 +397,29 @@ def check(prices, *, known_moves=None, ticker: str | None = None) -> pd.DataFram
     >>> found[found["severity"] == "error"][["ticker", "rule", "value"]].values.tolist()
     [['ICL', 'bad_tick_reversal', 6070.0]]
     """
-    rows = []
+    return _frame(_rows(prices, known_moves, ticker))
+
+
+def _rows(prices, known_moves, ticker) -> list[tuple]:
+    """The findings as sorted tuples ``(ticker, date, rule, value, severity, message)``."""
+    rows: list[tuple] = []
     for t, df in _per_ticker(prices, ticker).items():
         rows += _check_one(str(t), df)
-    out = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
-    out["date"] = pd.to_datetime(out["date"])
-    out["value"] = out["value"].astype(float)
-    if known_moves is not None and len(out):
+    if known_moves is not None and rows:
         km = _known_moves(known_moves)
         if len(km):
             reasons = {(str(t), pd.Timestamp(d)): r for t, d, r in zip(km["ticker"], km["date"], km["reason"])}
-            keys = list(zip(out["ticker"], out["date"]))
-            hit = np.array([k in reasons for k in keys], dtype=bool)
-            out.loc[hit, "severity"] = "accepted"
-            out.loc[hit, "message"] = [f"{m} -- accepted in known_moves.csv: {reasons[k]}"
-                                       for m, k, h in zip(out["message"], keys, hit) if h]
-    return out.sort_values(["ticker", "date", "rule"], kind="stable").reset_index(drop=True)
+            rows = [(t, d, rule, v, "accepted", f"{m} -- accepted in known_moves.csv: {reasons[(t, d)]}")
+                    if (t, d) in reasons else (t, d, rule, v, sev, m) for t, d, rule, v, sev, m in rows]
+    rows.sort(key=lambda row: (row[0], row[1], row[2]))
+    return rows
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    out = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+    out["date"] = pd.to_datetime(out["date"])
+    out["value"] = out["value"].astype(float)
+    return out
 
 
 # --------------------------------------------------------------------------- the gate
@@ -459,22 +466,35 @@ def gate(frame: pd.DataFrame, ticker: str, *, known_moves=None, on_bad_data: str
     >>> len(findings), reason
     (0, None)
     """
+    rows, reason = _gate_rows(frame, ticker, known_moves=known_moves, on_bad_data=on_bad_data, where=where,
+                              known_moves_path=known_moves_path, protected=protected)
+    return _frame(rows), reason
+
+
+def _gate_rows(frame, ticker, *, known_moves=None, on_bad_data="error", where=None, known_moves_path=None,
+               protected=()) -> tuple[list[tuple], str | None]:
+    """:func:`gate` on finding tuples (no frame built unless an error is raised)."""
     if on_bad_data not in ON_BAD_DATA:
         raise DataError(f"on_bad_data {on_bad_data!r}: use one of {', '.join(ON_BAD_DATA)}")
-    findings = check(frame, known_moves=known_moves, ticker=ticker)
-    errors = findings[findings["severity"] == "error"]
-    if len(errors) == 0:
-        return findings, None
-    first = errors.iloc[0]
+    rows = _rows(frame, known_moves, ticker)
+    errors = [row for row in rows if row[4] == "error"]
+    if not errors:
+        return rows, None
+    _, day, rule, value, _, message = errors[0]
     more = f" (and {len(errors) - 1} more finding(s))" if len(errors) > 1 else ""
-    where = where(first["date"]) if callable(where) else where
-    src = f" in {where}" if where else ""
     if on_bad_data == "exclude" and ticker not in protected:
-        reason = f"data quality: {first['rule']} on {first['date'].date()} (value {_fmt(first['value'])}){more}"
-        return findings, reason
+        return rows, f"data quality: {rule} on {pd.Timestamp(day).date()} (value {_fmt(value)}){more}"
+    where = where(day) if callable(where) else where
+    src = f" in {where}" if where else ""
     extra = " (a benchmark of the case: it cannot be excluded)" if ticker in protected and on_bad_data == "exclude" else ""
     fix = _FIX.format(km=known_moves_path or "known_moves.csv")
-    raise DataQualityError(f"{first['message']}{src}{more}{extra}: {fix}", findings=findings)
+    raise DataQualityError(f"{message}{src}{more}{extra}: {fix}", findings=_frame(rows))
+
+
+def records(rows: list[tuple]) -> list[dict]:
+    """Finding tuples as JSON-able dicts (date as ``YYYY-MM-DD``)."""
+    return [{"ticker": t, "date": str(pd.Timestamp(d).date()), "rule": r, "value": float(v), "severity": s, "message": m}
+            for t, d, r, v, s, m in rows]
 
 
 #: ``analysis.check_quality`` is :func:`check` (``from analysis import quality; quality.check`` also works)
@@ -483,10 +503,7 @@ check_quality = check
 
 def findings_records(findings: pd.DataFrame) -> list[dict]:
     """Findings as JSON-able dicts (date as ``YYYY-MM-DD``), for ``.attrs`` and ``results.json``."""
-    return [
-        {"ticker": t, "date": str(pd.Timestamp(d).date()), "rule": r, "value": float(v), "severity": s, "message": m}
-        for t, d, r, v, s, m in findings[list(FINDING_COLUMNS)].itertuples(index=False, name=None)
-    ]
+    return records(list(findings[list(FINDING_COLUMNS)].itertuples(index=False, name=None)))
 
 
 def preflight(tickers, *, data_dir=None, cache_dir=None) -> pd.DataFrame:
