@@ -24,9 +24,10 @@ report: $(STAMP)
 test: $(STAMP)
 	POTASH_IMPACT_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest -q
 
-## JupyterLab on notebooks/
+## JupyterLab on notebooks/ (make lab PORT=9999; as root it adds --allow-root)
+PORT ?= 8888
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_eventstudy.py
