@@ -261,39 +261,6 @@ def describe_group(firms, excluded=None, window: str | None = None) -> str:
     return text + (f" ({'; '.join(dropped)})" if dropped else "")
 
 
-def exclusion_notes(excluded, windows=None) -> list[str]:
-    """One sample note per excluded firm and reason, naming the windows it was dropped from.
-
-    Parameters
-    ----------
-    excluded : pandas.DataFrame, dict or None
-        See :func:`excluded_records`.
-    windows : list of str, optional
-        All windows of the study: a firm dropped from each of them is "excluded from every window".
-
-    Returns
-    -------
-    list of str
-
-    Examples
-    --------
-    >>> exclusion_notes({"LXU": "0 valid estimation returns < min_estimation_obs=120"})
-    ['LXU excluded from every window: 0 valid estimation returns < min_estimation_obs=120']
-    """
-    grouped: dict[tuple[str, str], list] = {}
-    for r in excluded_records(excluded):
-        grouped.setdefault((r["firm"], r["reason"]), []).append(r["window"])
-    out = []
-    for (firm, reason), wins in grouped.items():
-        named = [w for w in dict.fromkeys(wins) if w is not None]
-        if None in wins or (windows is not None and set(windows) <= set(named)):
-            where = "every window"
-        else:
-            where = ", ".join(named)
-        out.append(f"{firm} excluded from {where}: {reason}")
-    return out
-
-
 # --------------------------------------------------------------------------- the conclusion
 def robust_agreement(p_values: dict, main_test: str, alpha: float = DEFAULT_ALPHA, robust=ROBUST_TESTS) -> str:
     """The sentence on whether the other dependence-robust tests agree with the main test.
@@ -648,7 +615,6 @@ __all__ = [
     "excluded_records",
     "excluded_in",
     "describe_group",
-    "exclusion_notes",
     "notes_html",
     "catalog_header",
     "case_header",

@@ -212,15 +212,13 @@ def test_numbers_in_the_text_are_the_engine_numbers(real):
 
 
 # --------------------------------------------------------------------------- notes and escaping
-def test_exclusion_notes_group_windows():
+def test_excluded_records_read_frames_and_dicts():
     rows = pd.DataFrame({"firm": ["IPI", "IPI", "LXU"], "window": ["(0,5)", "(-5,5)", None],
                          "reason": ["no data after 2026-08-13"] * 2 + ["no data before 2024-11-01"]})
-    assert narrative.exclusion_notes(rows) == [
-        "IPI excluded from (0,5), (-5,5): no data after 2026-08-13",
-        "LXU excluded from every window: no data before 2024-11-01",
-    ]
-    assert narrative.exclusion_notes(rows.iloc[:2], ["(0,5)", "(-5,5)"]) == [
-        "IPI excluded from every window: no data after 2026-08-13"]
+    assert narrative.excluded_in(rows, "(0,1)") == {"LXU": "no data before 2024-11-01"}
+    assert narrative.excluded_in(rows, "(0,5)") == {"IPI": "no data after 2026-08-13", "LXU": "no data before 2024-11-01"}
+    assert narrative.describe_group(["MOS", "IPI"], rows, "(-5,5)") == "MOS (IPI excluded: no data after 2026-08-13)"
+    assert narrative.describe_group(["IPI"], rows, "(0,5)") == "no firm (IPI excluded: no data after 2026-08-13)"
     with pytest.raises(ReportError, match="missing reason"):
         narrative.excluded_records(pd.DataFrame({"firm": ["X"]}))
 
