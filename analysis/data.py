@@ -34,10 +34,7 @@ named ``date``, and JSON-able ``.attrs``: ``sources`` (ticker -> ``snapshot``, `
 
 from __future__ import annotations
 
-import functools
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,6 +43,15 @@ from . import config
 from .calendars import DEFAULT_EXCHANGE, exchange_sessions
 from .data_cache import cache_path, merge_into_cache, read_cache, write_cache
 from .data_live import OFFLINE_HINT, download, parse_yfinance, refresh
+from .data_snapshot import (  # noqa: F401 (re-exported: analysis.data.read_snapshot etc.)
+    _not_in_snapshot_msg,
+    price_dirs,
+    read_snapshot,
+    snapshot_dir,
+    snapshot_path,
+    snapshot_tickers,
+    snapshot_vintage,
+)
 from .errors import DataError, DataValidationError, NetworkError, NotInSnapshotError
 
 SOURCES = ("auto", "cache", "snapshot", "yfinance")
@@ -57,7 +63,29 @@ _ORIGINS = ("yfinance", "cache", "snapshot")  # priority on a date several sourc
 
 # --------------------------------------------------------------------------- dates
 def parse_date(value, name: str = "date") -> pd.Timestamp | None:
-    """A ``Timestamp`` from a date-like value, ``None`` passes through; malformed -> DataError naming it."""
+    """A ``Timestamp`` from a date-like value; ``None`` or ``""`` passes through as None.
+
+    Parameters
+    ----------
+    value : date-like, str or None
+    name : str
+        What the value is, for the message (``start``, ``end``).
+
+    Returns
+    -------
+    pandas.Timestamp or None
+        Time-zone naive.
+
+    Raises
+    ------
+    DataError
+        ``value`` does not parse (the message names it and says ``use YYYY-MM-DD``).
+
+    Examples
+    --------
+    >>> parse_date("2025-12-15"), parse_date(None)
+    (Timestamp('2025-12-15 00:00:00'), None)
+    """
     if value is None or (isinstance(value, str) and value.strip() == ""):
         return None
     try:
@@ -89,6 +117,33 @@ def validate_prices(
     * no run of more than ``max_gap`` consecutive exchange sessions is missing (or has a
       NaN close). Shorter gaps are reported with a :class:`UserWarning`, never silently.
       ``max_gap=None`` skips the calendar check.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One ticker: ``DatetimeIndex`` x ``close, dividend, split`` (and OHLC if known).
+    ticker : str
+        For messages.
+    max_gap : int or None
+        Longest tolerated run of missing sessions.
+    exchange : str
+        The calendar (MIC) of the gap check.
+
+    Returns
+    -------
+    DataFrame
+        ``frame``, unchanged.
+
+    Raises
+    ------
+    DataValidationError
+        A check failed (ticker and date named).
+
+    Examples
+    --------
+    >>> ntr = read_snapshot("NTR")
+    >>> validate_prices(ntr, "NTR", max_gap=0) is ntr
+    True
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
@@ -165,111 +220,6 @@ def _check_gaps(idx: pd.DatetimeIndex, ticker: str, max_gap: int, exchange: str)
     )
 
 
-
-
-# --------------------------------------------------------------------------- snapshot
-def price_dirs(data_dir=None) -> list[Path]:
-    """The case's price folders, in lookup order: ``prices/``, then ``peers/prices/`` if present.
-
-    Examples
-    --------
-    >>> [p.name for p in price_dirs()][:1]
-    ['prices']
-    """
-    from .case import PRICE_DIRS  # the one list of price folders (Case.price_dirs uses it too)
-
-    root = config.data_dir(data_dir)
-    dirs = [root / p for p in PRICE_DIRS]
-    return [d for d in dirs if d.is_dir()] or dirs[:1]
-
-
-def snapshot_dir(data_dir=None) -> Path:
-    """The case's main folder of per-ticker CSV files (``<data>/prices``)."""
-    return config.data_dir(data_dir) / "prices"
-
-
-def snapshot_path(ticker: str, data_dir=None) -> Path | None:
-    """The snapshot CSV of ``ticker`` (first of :func:`price_dirs` holding it), or None.
-
-    Raises
-    ------
-    IdentifierError
-        ``ticker`` is not a valid ticker (``../evil`` never reaches the file system).
-    """
-    from .ids import check_ticker
-
-    check_ticker(ticker, "ticker")
-    for d in price_dirs(data_dir):
-        if (d / f"{ticker}.csv").is_file():
-            return d / f"{ticker}.csv"
-    return None
-
-
-def snapshot_tickers(data_dir=None) -> list[str]:
-    """Tickers present in the case's snapshot (main prices and peers)."""
-    from .ids import TICKER_RE
-
-    return sorted({p.stem for d in price_dirs(data_dir) for p in d.glob("*.csv") if TICKER_RE.match(p.stem)})
-
-
-@functools.lru_cache(maxsize=256)
-def _parse_snapshot(path: str, ticker: str, stamp: tuple) -> pd.DataFrame:
-    from .quality import read_price_csv
-
-    return read_price_csv(path, ticker)
-
-
-def read_snapshot(ticker: str, data_dir=None, *, check: bool = True) -> pd.DataFrame:
-    """One ticker from the snapshot, read strictly and (``check``) through the quality gate.
-
-    Parameters
-    ----------
-    ticker : str
-    data_dir : path-like, optional
-        The case folder.
-    check : bool
-        Run the gate with the case's ``known_moves.csv`` and ``on_bad_data``.
-
-    Returns
-    -------
-    DataFrame
-        ``DatetimeIndex`` ``date`` x ``close, volume, dividend, split, source``;
-        ``attrs``: ``source`` ("snapshot"), ``path``, and with ``check`` ``quality``
-        (findings) and, under ``on_bad_data = "exclude"``, ``excluded`` (the reason).
-
-    Raises
-    ------
-    NotInSnapshotError
-        No file for ``ticker``.
-    DataQualityError, DataError
-        A truncated or malformed file (file and line named), or a gate error.
-
-    Examples
-    --------
-    >>> float(read_snapshot("MOS").loc["2025-12-15", "close"])
-    24.86
-    """
-    path = snapshot_path(ticker, data_dir)
-    if path is None:
-        raise NotInSnapshotError(_not_in_snapshot_msg(ticker, data_dir))
-    st = path.stat()
-    df = _parse_snapshot(str(path), ticker, (st.st_mtime_ns, st.st_size, st.st_ino)).copy()
-    df.attrs = {"source": "snapshot", "path": str(path)}
-    if check:
-        df["_origin"] = _ORIGINS.index("snapshot")
-        df.attrs["quality"], reason = _gate(df, ticker, _policy(data_dir))
-        df = df.drop(columns="_origin")
-        if reason:
-            df.attrs["excluded"] = reason
-    return df
-
-
-def _not_in_snapshot_msg(ticker: str, data_dir=None) -> str:
-    have = ", ".join(snapshot_tickers(data_dir)) or "none"
-    return (
-        f"{ticker} is not in the offline snapshot (it has: {have}); only the live yfinance path can fetch it: "
-        f"run online (offline=False; CLI: without --offline) on a machine with network"
-    )
 
 
 # --------------------------------------------------------------------------- the gate
@@ -560,7 +510,25 @@ def _coverage_row(ticker: str, source: str, df: pd.DataFrame) -> dict:
 
 
 def coverage(data_dir=None, cache_dir=None) -> pd.DataFrame:
-    """One row per ticker and source (snapshot, cache): first and last date, rows, dividend count."""
+    """One row per ticker and source (snapshot, cache): first and last date, rows, dividend count.
+
+    Parameters
+    ----------
+    data_dir, cache_dir : path-like, optional
+        The case folder and the cache.
+
+    Returns
+    -------
+    DataFrame
+        ``ticker, source, first, last, rows, dividends``; the peers' dividends count as 0
+        (unknown).
+
+    Examples
+    --------
+    >>> cov = coverage()
+    >>> cov.set_index("ticker").loc["NTR", ["rows", "dividends"]].tolist()
+    [1581, 25]
+    """
     from .ids import TICKER_RE
 
     rows = [_coverage_row(t, "snapshot", read_snapshot(t, data_dir, check=False)) for t in snapshot_tickers(data_dir)]
@@ -571,14 +539,6 @@ def coverage(data_dir=None, cache_dir=None) -> pd.DataFrame:
             if df is not None:
                 rows.append(_coverage_row(p.stem, "cache", df))
     return pd.DataFrame(rows, columns=["ticker", "source", "first", "last", "rows", "dividends"])
-
-
-def snapshot_vintage(data_dir=None) -> dict:
-    """The snapshot's provenance record (``data/snapshot.json``): vintage and per-file checksums."""
-    path = config.data_dir(data_dir) / "snapshot.json"
-    if not path.is_file():
-        return {"vintage": "unknown", "note": f"{path} not found"}
-    return json.loads(path.read_text())
 
 
 # re-exported: the returns half of the data layer lives in analysis.returns

@@ -231,6 +231,15 @@ def merge_into_cache(ticker: str, new: pd.DataFrame, cache_dir=None, *, max_gap:
         The write failed (the caller decides whether that loses anything).
     DataValidationError
         The merged frame fails validation; nothing is written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from analysis.data import read_snapshot
+    >>> d, ntr = tempfile.mkdtemp(), read_snapshot("NTR")
+    >>> _ = merge_into_cache("NTR", ntr.iloc[-10:], d, max_gap=None)
+    >>> len(merge_into_cache("NTR", ntr.iloc[-30:-5], d, max_gap=None))  # the union: the cache only grows
+    30
     """
     if old is False:
         old = read_cache(ticker, cache_dir, check=False)

@@ -70,6 +70,14 @@ def parse_yfinance(raw: pd.DataFrame, tickers) -> dict[str, pd.DataFrame]:
     ------
     DataError
         Flat columns for more than one ticker.
+
+    Examples
+    --------
+    >>> idx = pd.DatetimeIndex(["2025-12-12", "2025-12-15"], name="Date")  # a SYNTHETIC two-row download
+    >>> raw = pd.DataFrame({("Close", "NTR"): [62.84, 61.85], ("Dividends", "NTR"): [0.0, 0.0],
+    ...                     ("Stock Splits", "NTR"): [0.0, 0.0], ("Volume", "NTR"): [1e6, 2e6]}, index=idx)
+    >>> parse_yfinance(raw, ["NTR"])["NTR"][["close", "split"]].values.tolist()
+    [[62.84, 1.0], [61.85, 1.0]]
     """
     out: dict[str, pd.DataFrame] = {}
     if raw is None or len(raw) == 0:
@@ -129,6 +137,10 @@ def download(tickers, start=None, end=None, *, data_dir=None, check: bool = True
         The download failed, or came back empty for some ticker (named).
     DataQualityError
         A downloaded series fails the gate (ticker, date, value, rule named).
+
+    Examples
+    --------
+    >>> got = download(["SDF.DE"], "2025-12-01", "2025-12-31")  # doctest: +SKIP
     """
     tickers = list(tickers)
     try:
@@ -182,6 +194,10 @@ def refresh(tickers, start=None, end=None, *, cache_dir=None, max_gap: int | Non
         As :func:`download`.
     WriteError
         The cache could not be written (the path and the OS error are named).
+
+    Examples
+    --------
+    >>> refresh(["NTR", "SPY"], "2026-09-01")  # doctest: +SKIP
     """
     from .data import _coverage_row
     from .data_cache import merge_into_cache

@@ -492,7 +492,22 @@ def _gate_rows(frame, ticker, *, known_moves=None, on_bad_data="error", where=No
 
 
 def records(rows: list[tuple]) -> list[dict]:
-    """Finding tuples as JSON-able dicts (date as ``YYYY-MM-DD``)."""
+    """Finding tuples as JSON-able dicts (date as ``YYYY-MM-DD``).
+
+    Parameters
+    ----------
+    rows : list of tuple
+        ``(ticker, date, rule, value, severity, message)``.
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> records([("X", pd.Timestamp("2025-01-02"), "large_move", 1.5, "note", "m")])[0]["date"]
+    '2025-01-02'
+    """
     return [{"ticker": t, "date": str(pd.Timestamp(d).date()), "rule": r, "value": float(v), "severity": s, "message": m}
             for t, d, r, v, s, m in rows]
 
@@ -502,7 +517,23 @@ check_quality = check
 
 
 def findings_records(findings: pd.DataFrame) -> list[dict]:
-    """Findings as JSON-able dicts (date as ``YYYY-MM-DD``), for ``.attrs`` and ``results.json``."""
+    """Findings as JSON-able dicts (date as ``YYYY-MM-DD``), for ``.attrs`` and ``results.json``.
+
+    Parameters
+    ----------
+    findings : DataFrame
+        :func:`check`'s frame.
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> from analysis.data import read_snapshot
+    >>> [r["rule"] for r in findings_records(check(read_snapshot("ICL"), ticker="ICL"))]
+    ['volume_spike', 'large_move']
+    """
     return records(list(findings[list(FINDING_COLUMNS)].itertuples(index=False, name=None)))
 
 

@@ -34,6 +34,11 @@ BASES = ("total", "price")
 def corporate_actions(data_dir=None) -> pd.DataFrame:
     """The case's corporate actions: ``corporate_actions.csv`` and ``peers/corporate_actions.csv``.
 
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        The case folder.
+
     Returns
     -------
     DataFrame
@@ -78,6 +83,20 @@ def unreflected_spinoffs(actions: pd.DataFrame) -> list[tuple[str, pd.Timestamp,
 
     A ``spinoff`` row whose ``evidence`` says "not adjusted" (any case) or "unadjusted":
     the close drops by the spun-off value, which is not a shareholder return.
+
+    Parameters
+    ----------
+    actions : DataFrame
+        :func:`corporate_actions`.
+
+    Returns
+    -------
+    list of (str, pandas.Timestamp, str)
+
+    Examples
+    --------
+    >>> [(t, str(d.date())) for t, d, _ in unreflected_spinoffs(corporate_actions())]
+    [('HON', '2026-06-29')]
     """
     out = []
     for t, d, a, ev, f in zip(actions["ticker"], actions["ex_date"], actions["action"], actions["evidence"], actions["file"]):
@@ -95,6 +114,16 @@ def price_only_tickers(tickers, data_dir=None) -> list[str]:
     Their :func:`load_returns` are price returns (listed in ``attrs["price_only"]``), so a
     study on *total* returns (the monthly potash sensitivity) leaves them out. Reads only
     the snapshot files, never the network; tickers without a file are not listed.
+
+    Parameters
+    ----------
+    tickers : list of str
+    data_dir : path-like, optional
+
+    Returns
+    -------
+    list of str
+        In the order given.
 
     Examples
     --------
