@@ -320,7 +320,10 @@ def local_prices(ticker: str, *, data_dir=None, cache_dir=None, check: bool = Tr
         df.attrs["quality"], reason = _gate(df, ticker, _policy(data_dir))
         if reason:
             df.attrs["excluded"] = reason
-    return df, _label(df["_origin"])
+    label = _label(df["_origin"])
+    out = df.drop(columns="_origin")
+    out.attrs = dict(df.attrs)
+    return out, label
 
 
 # --------------------------------------------------------------------------- loading
