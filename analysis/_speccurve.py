@@ -149,15 +149,35 @@ def _market(inp: _Inputs, fit: _Fit):
 
 
 def _run_fit(inp: _Inputs, fit: _Fit, pos: int, windows, reasons=True):
-    """One ``event_study`` call: (ARE (Te,N), ARS (Ts,N), span start, exclusions or None)."""
+    """One ``event_study`` call: (ARE (Te,N), ARS (Ts,N), span start, exclusions or None).
+
+    Without ``reasons`` (the null test's pseudo-events) the engine sees only the rows the
+    study uses -- the same numbers, a third less time -- because an exclusion's wording
+    (e.g. a firm's last date) may look at the whole frame.
+    """
+    firms, market = inp.firm_returns, _market(inp, fit)
+    lo = pos + fit.estimation_window[0]
+    hi = pos + max(b for _, b in windows) + 1
+    if not reasons and lo >= 0 and hi <= len(firms):
+        firms = firms.iloc[lo:hi]
+        market = None if market is None else market.iloc[lo:hi]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EventStudyWarning)
-        res = event_study(inp.firm_returns, _market(inp, fit), inp.returns.index[pos], fit.estimation_window,
-                          windows, fit.model, fit.min_obs)
+        res = event_study(firms, market, inp.returns.index[pos], fit.estimation_window, windows, fit.model,
+                          fit.min_obs)
     ar, are = res.ar, res.ar_estimation
-    if list(ar.columns) != inp.firms:  # the engine drops excluded firms' columns: NaN in our fixed order
-        ar, are = ar.reindex(columns=inp.firms), are.reindex(columns=inp.firms)
-    return are.to_numpy(dtype=float), ar.to_numpy(dtype=float), int(ar.index[0]), _excluded(res) if reasons else None
+    A, E = ar.to_numpy(dtype=float), are.to_numpy(dtype=float)
+    cols = list(ar.columns)
+    if cols != inp.firms:  # the engine drops excluded firms' columns: NaN in our fixed order
+        at = [inp.firms.index(str(c)) for c in cols]
+        A, E = _placed(A, at, len(inp.firms)), _placed(E, at, len(inp.firms))
+    return E, A, int(ar.index[0]), _excluded(res) if reasons else None
+
+
+def _placed(X, at, n):
+    out = np.full((X.shape[0], n), np.nan)
+    out[:, at] = X
+    return out
 
 
 def _rows_of(windows, s0):
