@@ -418,3 +418,74 @@ def test_corrupt_data_fails_the_notebook_with_its_error_cell(tmp_path, capsys):
     partial = nbformat.read(run / "event_study.ipynb", as_version=4)
     assert "papermill-error-cell-tag" in partial.cells[0].metadata.get("tags", [])
     assert 'class="failed"' in (out / "index.html").read_text()
+
+
+# --------------------------------------------------------------------------- hostile text from a case
+class _Markup(HTMLParser):
+    """Live markup carrying the marker: script bodies and on* attributes."""
+
+    def __init__(self, marker: str):
+        super().__init__()
+        self.marker, self.in_script, self.hits = marker, False, []
+
+    def handle_starttag(self, tag, attrs):
+        self.in_script = tag == "script"
+        for name, value in attrs:
+            if name.lower().startswith("on") and self.marker in (value or ""):
+                self.hits.append(f"<{tag} {name}=...>")
+        if tag == "img" and any(n == "src" and v == "x" for n, v in attrs):
+            self.hits.append("<img src=x>")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self.in_script = False
+
+    def handle_data(self, data):
+        if self.in_script and self.marker in data:
+            self.hits.append("<script>" + data[:40])
+
+
+def test_titles_and_names_from_a_case_never_become_markup(tmp_path):
+    """Issue 9: free text of a case folder (an event title, a firm name) is escaped in every table,
+    header, conclusion and note of the event-study and catalog pages."""
+    case = tmp_path / "case"
+    shutil.copytree(FIXTURE, case)
+    evil = "<script>alert('XSS-T')</script><img src=x onerror=alert('XSS-T')>"
+    events = (case / "events.csv").read_text().replace(
+        "US and Israel strike Iran; Strait of Hormuz declared closed", f"Hormuz {evil}")
+    assert evil in events
+    (case / "events.csv").write_text(events)
+    uni = (case / "universe.csv").read_text().replace("CF Industries Holdings", f"CF {evil}")
+    (case / "universe.csv").write_text(uni)
+    out = tmp_path / "reports"
+    code = cli.main(["report", "--offline", "--notebooks", "event_study", "event_catalog", "--data-dir", str(case),
+                     "--out", str(out), "--quiet"])
+    assert code == 0
+    (run,) = [d for d in out.iterdir() if d.name.startswith(UREA_PREFIX)]
+    for page in [run / "event_study.html", run / "event_catalog.html", out / "index.html"]:
+        text = page.read_text()
+        scanner = _Markup("XSS-T")
+        scanner.feed(text)
+        assert scanner.hits == [], (page.name, scanner.hits)
+    html = (run / "event_study.html").read_text()
+    assert "&lt;script&gt;alert(&#x27;XSS-T&#x27;)" in html or "&lt;script&gt;alert('XSS-T')" in html
+
+
+def test_an_excluded_firm_is_stated_in_conclusion_notes_and_key(tmp_path):
+    """Issue 8, finding 4: the December 2021 report names CF alone as the control and says why LXU is out."""
+    out = tmp_path / "reports"
+    code = cli.main(["report", "--offline", "--event", "us-bpc-designated-2021", "--notebooks", "event_study",
+                     "--out", str(out), "--quiet"])
+    assert code == 0
+    (run,) = [d for d in out.iterdir() if d.name.startswith("2021-12-02_us-bpc-designated-2021_")]
+    es = json.loads((run / "results.json").read_text())["event_study"]
+    text = es["conclusion"]
+    assert "Against the control firms (CF), whose CAAR" in text and "(CF, LXU)" not in text
+    assert "control: CF (LXU excluded: " in text
+    assert es["key"]["n"] == 4 and es["key"]["n_control"] == 1 and es["key"]["excluded"][0].startswith("LXU: ")
+    assert any(n["text"].startswith("LXU excluded from every window") for n in es["notes"])
+    assert {r["firm"] for r in es["excluded"]} == {"LXU"}
+    html = (run / "event_study.html").read_text()
+    assert "LXU excluded from every window" in html and scan(html).stderr == 0
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["key"]["n_control"] == 1
