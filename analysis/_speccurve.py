@@ -237,6 +237,8 @@ def _evaluate_event(inp: _Inputs) -> pd.DataFrame:
                     parts.append(((w,), _run_fit(inp, fit, inp.pos, (w,))))
                 except InsufficientDataError as exc_w:
                     parts.append(((w,), str(exc_w) or str(exc)))
+            if all(isinstance(got, str) for _, got in parts):
+                parts = [(inp.windows, str(exc))]  # no window can run: one reason for the fit
         for wins, got in parts:
             if isinstance(got, str):
                 for w in wins:

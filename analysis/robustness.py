@@ -603,7 +603,8 @@ class SpecificationCurve:
 
 
 # =========================================================================== prose
-def curve_sentence(stats: dict, *, null: dict | None = None, influence=None, alpha: float = 0.05) -> str:
+def curve_sentence(stats: dict, *, null: dict | None = None, influence=None, alpha: float = 0.05,
+                   null_missing: bool = False) -> str:
     """A plain-language paragraph on the specification curve that claims nothing beyond its numbers.
 
     Parameters
@@ -616,6 +617,8 @@ def curve_sentence(stats: dict, *, null: dict | None = None, influence=None, alp
         :meth:`SpecificationCurve.influence`.
     alpha : float
         The level the null test's p-values are judged at.
+    null_missing : bool
+        Say that the joint null test could not run (when ``null`` is None).
 
     Returns
     -------
@@ -657,6 +660,8 @@ def curve_sentence(stats: dict, *, null: dict | None = None, influence=None, alp
         else:
             which = "median" if lo_m else "share"
             out[-1] += f" only the {which} is unusual at {alpha:g}, so the evidence of the curve as a whole is mixed."
+    elif null_missing:
+        out.append("The joint null test could not run on these data (see the sample notes).")
     if influence is not None and len(influence) and influence["n_specifications"].iloc[0] > 0:
         r = influence.iloc[0]
         out.append(f"Dropping {r['firm']} moves the median most, from {pct(r['median_diff_with'])} to "

@@ -20,7 +20,8 @@ from .robustness import (
     SpecificationCurve,
 )
 
-__all__ = ["DISPLAY_NAMES", "NOTEBOOK_N_PLACEBO", "curve_key", "report_grid", "specifications_table", "summary_table"]
+__all__ = ["DISPLAY_NAMES", "NOTEBOOK_N_PLACEBO", "curve_key", "null_test_or_reason", "report_grid", "specifications_table",
+           "summary_table"]
 
 #: Pseudo-events of the notebook's null test when the run does not say (fast enough for ``make report``).
 NOTEBOOK_N_PLACEBO = 40
@@ -161,3 +162,28 @@ def curve_key(sc: SpecificationCurve, null: NullTest | None = None) -> dict:
     if null is not None:
         out.update(p_null_median=null.p_median, p_null_share=null.p_share, n_placebo=null.n_placebo)
     return out
+
+
+def null_test_or_reason(sc: SpecificationCurve, n_placebo: int, *, seed: int = 0) -> tuple[NullTest | None, str]:
+    """:meth:`SpecificationCurve.null_test`, or None and the reason it cannot run (for the report).
+
+    A case whose data start shortly before the event has no pseudo-event sessions before
+    the estimation window; the report then says so instead of failing.
+
+    Parameters
+    ----------
+    sc : SpecificationCurve
+    n_placebo : int
+    seed : int
+
+    Returns
+    -------
+    (NullTest or None, str)
+        The test and ``""``, or None and the one-line reason.
+    """
+    from .errors import InsufficientDataError
+
+    try:
+        return sc.null_test(n_placebo, seed=seed), ""
+    except InsufficientDataError as exc:
+        return None, "No joint null test: " + str(exc).removeprefix("null test: ")

@@ -334,6 +334,8 @@ def test_sentence_branches():
     mixed = curve_sentence(_stats(), null={**null, "p_median": 0.01})
     assert "only the median is unusual at 0.05, so the evidence of the curve as a whole is mixed" in mixed
     assert "only the share is unusual" in curve_sentence(_stats(), null={**null, "p_share": 0.01})
+    assert "could not run" in curve_sentence(_stats(), null_missing=True)
+    assert "could not run" not in curve_sentence(_stats(), null=null, null_missing=True)
     inf = pd.DataFrame({"firm": ["MOS"], "n_specifications": [72], "median_diff_without": [0.004],
                         "median_diff_with": [-0.0175], "shift": [0.0215], "sign_flips": [True]})
     t = curve_sentence(_stats(), influence=inf)
