@@ -102,7 +102,7 @@ from ._speccurve import (
     _plot_curve,
     _windows,
 )
-from .errors import ParameterError
+from .errors import CatalogError, ParameterError
 from .windows import parse_window, window_label
 
 __all__ = [
@@ -241,7 +241,7 @@ def _resolve_firms(case, value, exchange, offline, name) -> list:
         raise ParameterError(f"{name}={value!r}: give a universe group ({', '.join(sorted(groups))}) or tickers")
     try:
         return list(case.check_tickers(list(value), offline=offline))
-    except Exception as exc:  # CatalogError: an unknown ticker; re-raised as the parameter's error
+    except CatalogError as exc:  # an unknown ticker: re-raised as this parameter's error
         raise ParameterError(f"{name}={value!r}: {exc}") from None
 
 
