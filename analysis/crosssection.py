@@ -36,7 +36,11 @@ centred like the real one when the news touches neither group). Two-sided,
 
     p = (1 + #{|S_P| >= |S_T|}) / (1 + n_portfolios)
 
-(Phipson & Smyth 2010: valid, slightly conservative, never 0). When the number of possible
+(Phipson & Smyth 2010: valid, slightly conservative, never 0). The donors share the
+day's common shock, so their distribution need not be centred on zero; the test is valid
+because, under the null, the treated firms are exchangeable with any same-size set of
+donors on that very day (the cross-correlation that breaks the parametric tests is in the
+reference distribution itself). When the number of possible
 portfolios ``C(n, k)`` (``C(n, k) C(n - k, k_c)`` with a control) is at most
 ``n_portfolios`` every portfolio is enumerated once instead (``exact=True``) and
 ``n_portfolios`` is that number. The donors' CARs are computed once; portfolio means are
@@ -173,9 +177,16 @@ def _default_treated(case, available) -> list[str]:
     return _members([name], available, case, "treated")
 
 
-def _default_donors(case, available) -> list[str]:
+def donor_groups(case=None) -> tuple[list[str], list[str]]:
+    """``(wanted, present)``: the case's donor groups (``donor_groups`` of ``case.toml``, else
+    :data:`DEFAULT_DONOR_GROUPS`) and those its universe has."""
+    case = as_case(case)
     names = list(case.settings.get("donor_groups", DEFAULT_DONOR_GROUPS))
-    have = [g for g in names if g in set(case.universe["group"])]
+    return names, [g for g in names if g in set(case.universe["group"])]
+
+
+def _default_donors(case, available) -> list[str]:
+    names, have = donor_groups(case)
     if not have:
         raise DataError(f"none of the donor groups {names} is a group of {case.root / 'universe.csv'}: pass donors=[...]")
     return _members(have, available, case, "donors")
@@ -351,13 +362,31 @@ def _dropped_frame(rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["firm", "role", "reason"])
 
 
-def _placebo_from_values(values: pd.Series, treated, control, donors, *, n_portfolios, seed):
-    """Treated statistic, distribution and exactness from per-firm values (the array core)."""
-    t_val = float(values[list(treated)].mean())
+def _placebo_from_values(values: pd.Series, treated, control, donors, *, n_portfolios, seed, draws=None):
+    """Treated statistic, distribution and exactness from per-firm values (the array core).
+
+    ``draws``: a dict reused across calls with the same seed (the same sizes give the same
+    portfolios, so they are drawn once).
+    """
+    arr, where = values.to_numpy(dtype=float), values.index
+
+    def pick(names):
+        pos = where.get_indexer(list(names))
+        if (pos < 0).any():
+            raise KeyError(f"no value for {[n for n, i in zip(names, pos) if i < 0]}")
+        return arr[pos]
+
+    t_val = float(pick(treated).mean())
     if control:
-        t_val -= float(values[list(control)].mean())
-    v = values[list(donors)].to_numpy(dtype=float)
-    P, Q, exact = portfolio_draws(len(v), len(treated), n_portfolios, seed, len(control))
+        t_val -= float(pick(control).mean())
+    v = pick(donors)
+    key = (len(v), len(treated), int(n_portfolios), len(control))
+    if draws is not None and isinstance(seed, int) and key in draws:
+        P, Q, exact = draws[key]
+    else:
+        P, Q, exact = portfolio_draws(len(v), len(treated), n_portfolios, seed, len(control))
+        if draws is not None and isinstance(seed, int):
+            draws[key] = (P, Q, exact)
     dist = v[P].sum(axis=1) / P.shape[1]
     if Q is not None:
         dist = dist - v[Q].sum(axis=1) / Q.shape[1]
@@ -508,6 +537,11 @@ class Screen:
         """The ``n`` firms with the smallest CAR, smallest first."""
         return self.table.tail(n).iloc[::-1]
 
+    def extremes(self, n: int = 5) -> pd.DataFrame:
+        """The ``n`` largest and ``n`` smallest CARs, with their rank (1 = largest)."""
+        t = self.table.assign(rank=np.arange(1, len(self.table) + 1))
+        return pd.concat([t.head(n), t.tail(n)]).drop_duplicates("firm")
+
     def summary(self, n: int = 5) -> str:
         """Text: the top and bottom ``n`` firms and the group table."""
         def fmt(df):
@@ -591,7 +625,7 @@ def screen(returns, market, event_date, window=(0, 1), groups=None, *, estimatio
                           "pct_car": _pct(car), "pct_scar": _pct(scar)})
     table = table.sort_values("car", ascending=False, kind="stable").reset_index(drop=True)
     pool = _members(donors, kept, case, "donors") if donors is not None else _default_donors(case, kept)
-    rows = []
+    rows, draws = [], {}
     for g in dict.fromkeys(table["group"]):
         members = [f for f in kept if label[f] == g]
         own = [d for d in pool if d not in members]
@@ -602,7 +636,8 @@ def screen(returns, market, event_date, window=(0, 1), groups=None, *, estimatio
             row["note"] = f"{len(own)} donors outside the group, fewer than its {len(members)} firms: no in-space p"
         else:
             for stat in STATISTICS:
-                t, dist, exact = _placebo_from_values(cars[stat], members, [], own, n_portfolios=n_portfolios, seed=seed)
+                t, dist, exact = _placebo_from_values(cars[stat], members, [], own, n_portfolios=n_portfolios,
+                                                      seed=seed, draws=draws)
                 row[f"p_{stat}"], row["exact"] = in_space_p(t, dist), exact
         rows.append(row)
     gt = pd.DataFrame(rows).sort_values("mean_scar", kind="stable").reset_index(drop=True)

@@ -44,7 +44,8 @@ def plot_in_space(res, ax=None, *, bins: int = 60, title=None):
     d = res.distribution.to_numpy() * scale
     ax.hist(d, bins=bins, color="0.7", edgecolor="white")
     t = res.statistic * scale
-    ax.axvline(t, color="C3", lw=2, label=f"treated {t:+.2f}{unit.strip(' ()')} (p = {res.p_value:.3f})")
+    p = f"{res.p_value:.4f}" if res.p_value < 0.01 else f"{res.p_value:.3f}"
+    ax.axvline(t, color="C3", lw=2, label=f"treated {t:+.2f}{unit.strip(' ()')} (p = {p})")
     ax.axvline(-t, color="C3", lw=1, ls=":", label="mirror (two-sided)")
     ax.set_xlabel(f"{res.label} of a portfolio{unit}, {res.window}")
     ax.set_ylabel("portfolios")
@@ -90,7 +91,7 @@ def plot_screen(scr, ax=None, *, title=None, pct: bool = True):
 
 
 def plot_synthetic(sc, *, title=None, pct: bool = True):
-    """Treated against synthetic (cumulated), and the gap with the donors' placebo gaps in grey.
+    """Treated against synthetic (cumulated from day -30), and the gap with the donors' placebo gaps in grey.
 
     Parameters
     ----------
@@ -104,7 +105,7 @@ def plot_synthetic(sc, *, title=None, pct: bool = True):
     """
     s = 100.0 if pct else 1.0
     frame = sc.to_frame()
-    start = min(-30, int(frame.index.min()))
+    start = max(-30, int(frame.index.min()))  # the last 30 sessions before the event and the post window
     f = frame.loc[start:]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     a1.plot(f.index, f["treated"].fillna(0).cumsum() * s, label="treated (" + ", ".join(sc.treated) + ")")

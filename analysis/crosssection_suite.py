@@ -24,6 +24,7 @@ from .case import as_case
 from .crosssection import (
     _default_donors,
     _members,
+    donor_groups,
     _placebo_from_values,
     firm_cars,
     firm_cars_windows,
@@ -36,7 +37,8 @@ from .synthetic import synthetic_control
 from .windows import DEFAULT_ESTIMATION_WINDOW, parse_window, window_label, window_rows
 
 
-def cross_section_returns(tickers=None, *, case=None, offline: bool | None = None, start=None, end=None):
+def cross_section_returns(tickers=None, *, case=None, offline: bool | None = None, start=None, end=None,
+                          market: str | None = None):
     """Price returns of the cross-section and the market, every firm on the same basis.
 
     Parameters
@@ -49,6 +51,8 @@ def cross_section_returns(tickers=None, *, case=None, offline: bool | None = Non
         See :func:`analysis.config.is_offline`.
     start, end : date-like, optional
         First and last return date.
+    market : str, optional
+        The market proxy's ticker; default the case's ``market``.
 
     Returns
     -------
@@ -66,7 +70,7 @@ def cross_section_returns(tickers=None, *, case=None, offline: bool | None = Non
     from .data import load_returns
 
     case = as_case(case)
-    market = case.settings.get("market", "SPY")
+    market = market or case.settings.get("market", "SPY")
     uni = case.universe
     cal = dict(zip(uni["ticker"], uni["calendar"])).get(market, "XNYS")
     if tickers is None:  # every listing on the market's calendar with a price file, except the benchmarks
@@ -82,7 +86,26 @@ def cross_section_returns(tickers=None, *, case=None, offline: bool | None = Non
 # --------------------------------------------------------------------------- one call for the notebook
 @dataclass(frozen=True, eq=False)
 class CrossSection:
-    """Everything :func:`cross_section_study` computed for one event (see its attributes)."""
+    """Everything :func:`cross_section_study` computed for one event.
+
+    Attributes
+    ----------
+    event_id, session, window
+        The event, day 0 and the CAR window label.
+    treated_label, control_label : str
+        Group names for prose.
+    placebo : dict
+        ``{("treated" | "diff", "car" | "scar"): InSpacePlacebo}``.
+    screen : Screen
+    synthetic : SyntheticControl or None
+    synthetic_error : str or None
+        Why there is no synthetic control.
+    notes : tuple of str
+        Sample notes: blanked days inside the span and every firm left out, with its reason.
+    reason : str or None
+        Why there is no cross-section (a case without donor groups); then :attr:`available`
+        is False and ``placebo`` is empty.
+    """
 
     event_id: str
     session: pd.Timestamp
@@ -93,9 +116,27 @@ class CrossSection:
     screen: object = field(repr=False)
     synthetic: object = field(repr=False)
     synthetic_error: str | None = None
+    notes: tuple = ()
+    reason: str | None = None
+    market: str = ""
+    n_firms: int = 0
+
+    @property
+    def available(self) -> bool:
+        """False when the case has no donor pool (:attr:`reason` says why): nothing else is set."""
+        return self.reason is None
+
+    def describe(self) -> str:
+        """One line: the sample (firms, basis, market, day 0, window, donors) or why there is none."""
+        if not self.available:
+            return self.sentence()
+        t = self.placebo[("treated", "car")]
+        return (f"{self.n_firms} firms on price returns, market model on {self.market}; day 0 = {self.session.date()}, "
+                f"window {self.window}; {len(t.treated)} treated, {len(self.placebo.get(('diff', 'car'), t).control)} "
+                f"control and {len(t.donors)} donor firms.")
 
     def to_frame(self) -> pd.DataFrame:
-        """The four in-space placebo rows (treated and difference, car and scar)."""
+        """The four in-space placebo rows (treated and difference, car and scar); empty when unavailable."""
         rows = []
         for (who, stat), res in self.placebo.items():
             rows.append({"comparison": who, **res.to_frame().iloc[0].to_dict()})
@@ -103,6 +144,9 @@ class CrossSection:
 
     def key_numbers(self) -> dict:
         """JSON-able headline numbers for ``results.json`` and the index."""
+        if not self.available:
+            return {"event_id": self.event_id, "session": str(self.session.date()), "window": self.window,
+                    "available": False, "reason": self.reason}
         def p(who, stat):
             r = self.placebo.get((who, stat))
             return None if r is None else float(r.p_value)
@@ -121,8 +165,18 @@ class CrossSection:
             k.update(p_synthetic=float(self.synthetic.p_value), synthetic_ratio=float(self.synthetic.ratio))
         return k
 
+    def results_dict(self) -> dict:
+        """Every in-space result and the synthetic control as JSON-able dicts (``results.json``)."""
+        out = {f"{who}_{stat}": res.to_dict() for (who, stat), res in self.placebo.items()}
+        out["synthetic"] = self.synthetic.to_dict() if self.synthetic is not None else {"error": self.synthetic_error}
+        if not self.available:
+            out["reason"] = self.reason
+        return out
+
     def sentence(self) -> str:
         """One generated paragraph: how unusual the move was in space, who moved most, the synthetic control."""
+        if not self.available:
+            return f"No cross-section for {self.event_id}: {self.reason}."
         t, tc = self.placebo[("treated", "scar")], self.placebo[("treated", "car")]
 
         def fp(pv):
@@ -155,6 +209,8 @@ class CrossSection:
 
     def summary(self) -> str:
         """The placebo summaries, the screen and the synthetic control, as text."""
+        if not self.available:
+            return self.sentence()
         parts = [r.summary() for r in self.placebo.values()] + [self.screen.summary()]
         parts.append(self.synthetic.summary() if self.synthetic is not None else f"no synthetic control: {self.synthetic_error}")
         return "\n\n".join(parts)
@@ -166,14 +222,15 @@ class CrossSection:
 def cross_section_study(event=None, *, treated=None, control=None, donors=None, window=(0, 1),
                         estimation_window=DEFAULT_ESTIMATION_WINDOW, post=(0, 5), n_portfolios: int = 10_000, seed=0,
                         min_estimation_obs: int = 120, case=None, offline: bool | None = None,
-                        returns: pd.DataFrame | None = None, market: pd.Series | None = None) -> CrossSection:
+                        returns: pd.DataFrame | None = None, market: pd.Series | None = None,
+                        session=None, benchmark: str | None = None) -> CrossSection:
     """The in-space placebo (treated; treated minus control; CAR and SCAR), the screen and the synthetic control.
 
     Parameters
     ----------
-    event : str, optional
-        A catalog id or a date; default the case's ``default_event``. Aligned on the
-        market's calendar (next session).
+    event : str or dict, optional
+        A catalog id, a date or a catalog record; default the case's ``default_event``.
+        Aligned on the market's calendar (next session) unless ``session`` is given.
     treated, control, donors : list of str, optional
         Tickers or group names; defaults: the case's treated and control groups and donor groups.
     window, estimation_window, post : (int, int)
@@ -184,6 +241,15 @@ def cross_section_study(event=None, *, treated=None, control=None, donors=None, 
     offline : bool, optional
     returns, market : optional
         Price returns and the market (default :func:`cross_section_returns`).
+    session : date-like, optional
+        Day 0 if already aligned; default the event aligned to the next session of the
+        market's calendar.
+    benchmark : str, optional
+        The market proxy's ticker when ``returns`` are loaded here; default the case's ``market``.
+
+    ``None`` for ``window``, ``estimation_window``, ``post``, ``n_portfolios``, ``seed`` or
+    ``min_estimation_obs`` means the default shown (the notebook passes its parameters
+    through).
 
     Returns
     -------
@@ -199,15 +265,27 @@ def cross_section_study(event=None, *, treated=None, control=None, donors=None, 
     """
     from .calendars import align_event
 
+    window = (0, 1) if window is None else window
+    estimation_window = DEFAULT_ESTIMATION_WINDOW if estimation_window is None else estimation_window
+    post = (0, 5) if post is None else post
+    n_portfolios = 10_000 if n_portfolios is None else int(n_portfolios)
+    seed = 0 if seed is None else seed
+    min_estimation_obs = 120 if min_estimation_obs is None else int(min_estimation_obs)
     case = as_case(case)
-    mk = case.settings.get("market", "SPY")
+    mk = market.name if market is not None else (benchmark or case.settings.get("market", "SPY"))
     cal = dict(zip(case.universe["ticker"], case.universe["calendar"])).get(mk, "XNYS")
-    rec = case.event(event if event is not None else case.settings.get("default_event"))
-    session = pd.Timestamp(align_event(rec["timestamp"], cal))
-    if returns is None or market is None:
-        returns, market = cross_section_returns(case=case, offline=offline)
-    cols = list(returns.columns)
+    rec = event if isinstance(event, dict) else case.event(event if event is not None else case.settings.get("default_event"))
+    session = pd.Timestamp(align_event(rec["timestamp"], cal) if session is None else session)
     tname, cname = case.settings.get("treated_group"), case.settings.get("control_group")
+    if donors is None and not donor_groups(case)[1]:
+        return CrossSection(
+            event_id=str(rec["event_id"]), session=session, window=window_label(window), treated_label=str(tname),
+            control_label=str(cname), placebo={}, screen=None, synthetic=None,
+            reason=f"the case's universe has none of the donor groups {donor_groups(case)[0]} (set donor_groups in "
+                   f"case.toml or pass donors=)")
+    if returns is None or market is None:
+        returns, market = cross_section_returns(case=case, offline=offline, market=mk)
+    cols = list(returns.columns)
     treated_l = _members(treated if treated is not None else [tname], cols, case, "treated")
     control_l = _members(control if control is not None else ([cname] if cname else []), cols, case, "control")
     donors_l = _members(donors, cols, case, "donors") if donors is not None else _default_donors(case, cols)
@@ -228,12 +306,30 @@ def cross_section_study(event=None, *, treated=None, control=None, donors=None, 
         sc = synthetic_control(returns, session, treated_l, donors_l, estimation_window, post, case=case)
     except (DataError, EventStudyError) as exc:  # recorded: the notebook says why there is none
         sc_err = str(exc)
+    notes = _notes(returns, session, estimation_window, post, [*placebo.values(), scr, sc])
     return CrossSection(
-        event_id=str(rec["event_id"]), session=session, window=window_label(window),
+        event_id=str(rec["event_id"]), session=session, window=window_label(window), notes=tuple(notes),
+        market=str(market.name), n_firms=int(returns.shape[1]),
         treated_label=str(treated if isinstance(treated, str) else (tname if treated is None else "treated")),
         control_label=str(control if isinstance(control, str) else (cname if control is None else "control")),
         placebo=placebo, screen=scr, synthetic=sc, synthetic_error=sc_err,
     )
+
+
+def _notes(returns, session, estimation_window, post, results) -> list[str]:
+    """Sample notes: blanked days inside the study's span, and every firm left out, with its reason."""
+    idx = pd.DatetimeIndex(returns.index)
+    pos = int(idx.get_indexer([session])[0])
+    lo = idx[max(pos + parse_window(estimation_window)[0], 0)]
+    hi = idx[min(pos + parse_window(post)[1], len(idx) - 1)]
+    out = [f"{t} {day}: {why}" for t, days in returns.attrs.get("blanked", {}).items() for day, why in days.items()
+           if lo <= pd.Timestamp(day) <= hi]
+    for res in results:
+        if res is None:
+            continue
+        for r in res.dropped.itertuples():
+            out.append(f"{r.firm} ({r.role}) left out: {r.reason}")
+    return list(dict.fromkeys(out))
 
 
 # --------------------------------------------------------------------------- the catalog
@@ -287,8 +383,10 @@ def catalog_in_space(table: pd.DataFrame, *, treated, control, case=None, offlin
     est = parse_window(estimation_window)
     windows = [parse_window(w) for w in dict.fromkeys(out["window"])]
     hull = (min(est[0], *(w[0] for w in windows)), max(w[1] for w in windows))
-    for eid, rows in out.groupby("event_id", sort=False).groups.items():
-        session = pd.Timestamp(out.loc[rows[0], "session"])
+    firms = list(dict.fromkeys(list(treated) + list(control) + pool))
+    draws: dict = {}
+    for session, rows in out.groupby("session", sort=False).groups.items():  # events sharing a session: one fit
+        session = pd.Timestamp(session)
         pos = int(idx.get_indexer([session])[0])
         try:
             if pos < 0:
@@ -296,8 +394,8 @@ def catalog_in_space(table: pd.DataFrame, *, treated, control, case=None, offlin
             a, b = window_rows(pos, hull, len(idx), around=str(session.date()))
             if not have[a:b].all():
                 raise DataError(f"the donors' data do not cover {idx[a].date()}..{idx[b - 1].date()}")
-            cars = firm_cars_windows(returns[list(dict.fromkeys(treated + control + pool))], market, session, windows,
-                                     estimation_window, min_estimation_obs=min_estimation_obs)
+            cars = firm_cars_windows(returns.iloc[a:b][firms], market.iloc[a:b], session, windows, estimation_window,
+                                     min_estimation_obs=min_estimation_obs)
         except (DataError, EventStudyError) as exc:
             out.loc[rows, "in_space"] = f"not covered: {exc}"
             continue
@@ -312,7 +410,8 @@ def catalog_in_space(table: pd.DataFrame, *, treated, control, case=None, offlin
             for col, stat, ctl in (("p_in_space", "scar", []), ("p_in_space_car", "car", []), ("p_in_space_diff", "scar", k)):
                 if col == "p_in_space_diff" and not k:
                     continue
-                tv, dist, _ = _placebo_from_values(c[stat], t, ctl, d, n_portfolios=n_portfolios, seed=seed)
+                tv, dist, _ = _placebo_from_values(c[stat], t, ctl, d, n_portfolios=n_portfolios, seed=seed,
+                                                   draws=draws)
                 out.loc[r, col] = in_space_p(tv, dist)
             out.loc[r, "n_donors"] = len(d)
             out.loc[r, "in_space"] = "ok"

@@ -187,6 +187,10 @@ class SyntheticControl:
         return pd.DataFrame({"treated": self.treated_path, "synthetic": self.synthetic_path, "gap": self.gap,
                              "period": period})
 
+    def weights_frame(self, tol: float = 1e-6) -> pd.DataFrame:
+        """The donors with a weight above ``tol``: donor, weight (largest first)."""
+        return self.weights[self.weights > tol].rename_axis("donor").reset_index()
+
     def to_dict(self) -> dict:
         """JSON-able key numbers (for ``results.json``)."""
         w = self.weights[self.weights > 0]
