@@ -551,6 +551,10 @@ def study_catalog(
 
     table = table.merge(catalog_volume(results, comps, windows, volumes=volumes, min_estimation_obs=min_estimation_obs,
                                        data_dir=data_dir, offline=offline), on=["event_id", "window"], how="left")
+    from .crosssection_suite import catalog_in_space  # issue 13: in-space p where the donors' data cover the event
+
+    table = catalog_in_space(table, treated=treated, control=control, case=data_dir, offline=offline,
+                             estimation_window=est, min_estimation_obs=min_estimation_obs)
     clusters = (
         sel.groupby("cluster", sort=True)
         .agg(
