@@ -60,7 +60,7 @@ Treated CAAR and p-value: the run's main window and main test (parameters <code>
 <td class="{{ r.status }}">{{ r.status_text }}{% if r.error %}<br><small>{{ r.error }}</small>{% endif %}</td>
 <td class="num">{{ r.caar }}</td>
 <td>{{ r.window }}</td>
-<td class="num">{{ r.p }}{% if r.test %} <small>{{ r.test }}</small>{% endif %}{% if r.share %}<br><small>robustness: {{ r.share }} significant</small>{% endif %}</td>
+<td class="num">{{ r.p }}{% if r.test %} <small>{{ r.test }}</small>{% endif %}{% if r.share %}<br><small>robustness: {{ r.share }} significant</small>{% endif %}{% if r.p_space %}<br><small>in-space p: {{ r.p_space }}</small>{% endif %}</td>
 <td class="num">{{ r.n }}</td>
 <td>{% for name, href in r.links %}<a href="{{ href }}">{{ name }}</a>{% if not loop.last %} · {% endif %}{% endfor %}</td>
 </tr>
@@ -136,6 +136,7 @@ def _row(out: Path, d: Path, m: dict) -> dict:
     n_t, n_c = key.get("n"), key.get("n_control")
     robust = ((m.get("keys") or {}).get("robustness") or {}) if isinstance(m.get("keys"), dict) else {}
     share = robust.get("share_significant")
+    space = ((m.get("keys") or {}).get("cross_section") or {}) if isinstance(m.get("keys"), dict) else {}  # issue 13
     links = [(str(n.get("name")), f"{rel}/{n.get('name')}.html") for n in nbs if n.get("html")]
     links += [("results", f"{rel}/results.json"), ("manifest", f"{rel}/manifest.json")]
     started = str(m.get("started") or "")
@@ -152,6 +153,8 @@ def _row(out: Path, d: Path, m: dict) -> dict:
         "p": "" if not isinstance(pv, (int, float)) else f"{pv:.3f}",
         "test": str(key.get("test") or ""),
         "share": "" if not isinstance(share, (int, float)) else f"{share:.0%}",
+        "p_space": "; ".join(f"{lab} {space[k]:.4f}" for k, lab in (("p_in_space", "treated"), ("p_in_space_diff", "diff"))
+                             if isinstance(space.get(k), (int, float))),
         "n": "" if n_t is None else (f"{n_t}" + (f" / {n_c}" if n_c is not None else "")),
         "links": links,
         "_sort": (str(ev.get("timestamp") or "")[:10], started),

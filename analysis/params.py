@@ -49,7 +49,7 @@ from .ids import check_event_id, check_group, check_name, check_ticker
 from .windows import DEFAULT_WINDOWS as _DEFAULT_WINDOWS
 from .windows import parse_window, window_rows
 
-NOTEBOOKS = ("event_study", "potash_prices", "event_catalog")
+NOTEBOOKS = ("event_study", "potash_prices", "event_catalog", "cross_section")
 MODELS = ("market", "market_adjusted", "constant_mean")  # "factor" needs a regressor frame, not a ticker
 DEFAULT_WINDOWS = [list(w) for w in _DEFAULT_WINDOWS]  # analysis.windows, as JSON-style lists
 # The engine's test names (``analysis.eventstudy.TESTS``; a test checks they agree). Listed here
