@@ -80,6 +80,11 @@ _EXPORTS = {
     "cross_section_study": "crosssection_suite",
     # specification curve (issue 11)
     "specification_curve": "robustness",
+    # notebook side: records, notes, generated prose
+    "Recorder": "recorder",
+    "KeyNumbers": "recorder",
+    "capture_notes": "recorder",
+    "conclusion": "narrative",
     # catalog-wide
     "study_catalog": "catalog_study",
     # errors
