@@ -1,4 +1,4 @@
-"""Generated prose: the conclusion of an event study, its sample notes and report headers.
+"""Generated prose: the conclusion of an event study, the sample it used and report headers.
 
 Every sentence follows from the numbers and claims nothing beyond them.
 
@@ -127,30 +127,6 @@ def md_escape(text) -> str:
     'us-potash-easing-2025'
     """
     return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=True))
-
-
-def text_html(text, tag: str = "p") -> str:
-    """Plain text (a generated sentence, a verdict) as one escaped HTML element.
-
-    Parameters
-    ----------
-    text : object
-        The text; ``str()`` is applied and the result HTML-escaped.
-    tag : str
-        The element, ``"p"`` by default.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> text_html("CAAR < 0 & p = 0.06")
-    '<p>CAAR &lt; 0 &amp; p = 0.06</p>'
-    """
-    if not re.fullmatch(r"[a-z][a-z0-9]*", tag):
-        raise ReportError(f"text_html: tag {tag!r} is not a plain element name")
-    return f"<{tag}>{html.escape(str(text), quote=True)}</{tag}>"
 
 
 # --------------------------------------------------------------------------- the sample
@@ -449,42 +425,7 @@ def conclusion(*, event: dict, session, tests, window: str, main_test: str, trea
     return " ".join(out)
 
 
-# --------------------------------------------------------------------------- notes and headers
-def notes_html(notes, *, title: str = "Sample notes", empty: str | None = None) -> str:
-    """The visible "Sample notes" box: every note as escaped text in a bordered list.
-
-    Parameters
-    ----------
-    notes : list of str or dict
-        Note texts, or records with a ``text`` key (as :func:`analysis.recorder.capture_notes` stores).
-    title : str
-        The box heading.
-    empty : str, optional
-        Text shown when there is no note; default "None: every requested firm was used.".
-
-    Returns
-    -------
-    str
-        An HTML fragment (a ``div``), with every note HTML-escaped.
-
-    Examples
-    --------
-    >>> "&lt;b&gt;" in notes_html(["<b>"])
-    True
-    """
-    texts = [n.get("text", "") if isinstance(n, dict) else str(n) for n in notes or []]
-    texts = [t for t in dict.fromkeys(texts) if t]
-    if texts:
-        body = "<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in texts) + "</ul>"
-    else:
-        body = f"<p>{html.escape(empty or 'None: every requested firm was used in every window.')}</p>"
-    return (
-        '<div class="sample-notes" style="border:1px solid #c9a227;background:#fffbea;'
-        'padding:0.4em 1em;margin:0.6em 0;border-radius:4px">'
-        f"<strong>{html.escape(title)}</strong>{body}</div>"
-    )
-
-
+# --------------------------------------------------------------------------- headers and notes
 def case_header(case, params: dict) -> str:
     """The opening line of every notebook: which case, which groups, which event.
 
@@ -615,10 +556,8 @@ __all__ = [
     "excluded_records",
     "excluded_in",
     "describe_group",
-    "notes_html",
     "catalog_header",
     "case_header",
     "sensitivity_notes",
     "md_escape",
-    "text_html",
 ]

@@ -10,7 +10,9 @@ notebook, ``results.json`` and the CSV tables cannot disagree.
   ``statistic (p)``, the dependence-robust tests shaded, p below ``alpha`` bold;
 * :func:`coverage_table`, :func:`event_table`, :func:`roles_table` -- the event-study
   notebook's data coverage, event and universe tables;
-* :func:`parameters_table` -- every parameter a run used, with its meaning.
+* :func:`parameters_table` -- every parameter a run used, with its meaning;
+* :func:`text_html` and :func:`notes_html` -- generated text (a conclusion, a verdict)
+  and the "Sample notes" box as escaped HTML fragments.
 
 Values here are for display; ``results.json`` and the CSV tables keep full precision.
 Stdlib only at import; pandas loads inside the functions.
@@ -18,6 +20,10 @@ Stdlib only at import; pandas loads inside the functions.
 
 from __future__ import annotations
 
+import html
+import re
+
+from .errors import ReportError
 from .narrative import DEFAULT_ALPHA, ROBUST_TESTS
 
 
@@ -244,4 +250,63 @@ def highlight_tests(tests, robust=ROBUST_TESTS, alpha: float = DEFAULT_ALPHA):
     )
 
 
-__all__ = ["parameters_table", "safe_style", "highlight_tests", "coverage_table", "event_table", "roles_table"]
+def text_html(text, tag: str = "p") -> str:
+    """Plain text (a generated sentence, a verdict) as one escaped HTML element.
+
+    Parameters
+    ----------
+    text : object
+        The text; ``str()`` is applied and the result HTML-escaped.
+    tag : str
+        The element, ``"p"`` by default.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> text_html("CAAR < 0 & p = 0.06")
+    '<p>CAAR &lt; 0 &amp; p = 0.06</p>'
+    """
+    if not re.fullmatch(r"[a-z][a-z0-9]*", tag):
+        raise ReportError(f"text_html: tag {tag!r} is not a plain element name")
+    return f"<{tag}>{html.escape(str(text), quote=True)}</{tag}>"
+
+
+def notes_html(notes, *, title: str = "Sample notes", empty: str | None = None) -> str:
+    """The visible "Sample notes" box: every note as escaped text in a bordered list.
+
+    Parameters
+    ----------
+    notes : list of str or dict
+        Note texts, or records with a ``text`` key (as :func:`analysis.recorder.capture_notes` stores).
+    title : str
+        The box heading.
+    empty : str, optional
+        Text shown when there is no note; default "None: every requested firm was used.".
+
+    Returns
+    -------
+    str
+        An HTML fragment (a ``div``), with every note HTML-escaped.
+
+    Examples
+    --------
+    >>> "&lt;b&gt;" in notes_html(["<b>"])
+    True
+    """
+    texts = [n.get("text", "") if isinstance(n, dict) else str(n) for n in notes or []]
+    texts = [t for t in dict.fromkeys(texts) if t]
+    if texts:
+        body = "<ul>" + "".join(f"<li>{html.escape(t)}</li>" for t in texts) + "</ul>"
+    else:
+        body = f"<p>{html.escape(empty or 'None: every requested firm was used in every window.')}</p>"
+    return (
+        '<div class="sample-notes" style="border:1px solid #c9a227;background:#fffbea;'
+        'padding:0.4em 1em;margin:0.6em 0;border-radius:4px">'
+        f"<strong>{html.escape(title)}</strong>{body}</div>"
+    )
+
+
+__all__ = ["text_html", "notes_html", "parameters_table", "safe_style", "highlight_tests", "coverage_table", "event_table", "roles_table"]

@@ -45,8 +45,8 @@ from pathlib import Path
 
 from ._io import atomic_write_bytes, atomic_write_text
 from .errors import ReportError
-from .narrative import excluded_in, notes_html
-from .present import highlight_tests  # noqa: F401  (re-exported: its home before the split)
+from .narrative import excluded_in
+from .present import highlight_tests, notes_html  # noqa: F401  (highlight_tests re-exported: its home before)
 
 #: warning categories kept out of the notes box (library maintenance, not the sample)
 LIBRARY_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
@@ -219,7 +219,7 @@ class Recorder:
         return [n["text"] for n in self.results["notes"]]
 
     def notes_box(self, title: str = "Sample notes"):
-        """The notes as an escaped HTML box for ``display`` (:func:`analysis.narrative.notes_html`).
+        """The notes as an escaped HTML box for ``display`` (:func:`analysis.present.notes_html`).
 
         Parameters
         ----------

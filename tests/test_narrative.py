@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import narrative, recorder
+from analysis import narrative, present, recorder
 from analysis.errors import ReportError
 from analysis.narrative import ROBUST_TESTS, conclusion
 
@@ -227,11 +227,11 @@ def test_markup_from_data_is_escaped():
     bad = "<img src=x onerror=alert('XSS')> [x](javascript:alert(1))"
     md = narrative.md_escape(bad)
     assert "<" not in md and ">" not in md and "](" not in md and "\\[x\\]" in md
-    box = narrative.notes_html([bad, {"category": "EventStudyWarning", "text": "<script>x</script>"}])
+    box = present.notes_html([bad, {"category": "EventStudyWarning", "text": "<script>x</script>"}])
     assert "<img" not in box and "<script>" not in box and "&lt;script&gt;" in box
-    assert narrative.text_html("a < b") == "<p>a &lt; b</p>"
+    assert present.text_html("a < b") == "<p>a &lt; b</p>"
     with pytest.raises(ReportError):
-        narrative.text_html("x", tag="p onclick=alert(1)")
+        present.text_html("x", tag="p onclick=alert(1)")
 
 
 def test_capture_notes_keeps_sample_notes_and_sets_library_warnings_apart(tmp_path):
