@@ -299,6 +299,7 @@ def default_sensitivity_tickers(*, market: str | None = None, offline: bool | No
     ['NTR', 'MOS', 'IPI', 'ICL', 'CF', 'LXU']
     """
     from . import config
+    from .data import price_only_tickers
 
     case = as_case(data_dir)
     settings, uni = case.settings, case.universe
@@ -312,23 +313,8 @@ def default_sensitivity_tickers(*, market: str | None = None, offline: bool | No
     ]
     offline_only = config.is_offline(offline)
     cands = [t for g in groups for t in case.group(g, exchange=cal, offline_only=offline_only) if t != market]
-    unknown = set(_price_only(cands, case))
+    unknown = set(price_only_tickers(cands, data_dir=case.data_dir))
     return [t for t in cands if t not in unknown]
-
-
-def _price_only(tickers, case) -> list[str]:
-    """Tickers whose bundled price file has no dividend data (an empty ``dividend`` column means unknown).
-
-    The monthly model needs total returns, so these are not in the default set.
-    """
-    out = []
-    for t in tickers:
-        path = case.price_path(t)
-        if path.is_file():
-            div = pd.read_csv(path, usecols=["dividend"])["dividend"]
-            if len(div) and div.isna().all():
-                out.append(t)
-    return out
 
 
 # --------------------------------------------------------------------------- the result

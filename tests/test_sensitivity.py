@@ -51,7 +51,6 @@ def test_default_tickers_from_the_case():
     assert se.default_sensitivity_tickers(offline=True) == ["NTR", "MOS", "IPI", "ICL", "CF", "LXU"]
     # the peers (CTVA, DE, ... in data/peers/prices) have no dividend data: not in a total-return model
     assert se.default_sensitivity_tickers(offline=False) == ["NTR", "MOS", "IPI", "ICL", "CF", "LXU"]
-    assert se._price_only(["NTR", "CTVA", "SQM"], se.as_case(None)) == ["CTVA", "SQM"]
     # another case: its treated and control groups, and neither its market nor its sector ETF
     assert se.default_sensitivity_tickers(offline=True, data_dir=UREA_CASE) == ["CF", "LXU", "NTR", "MOS"]
 
