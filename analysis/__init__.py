@@ -10,7 +10,8 @@ module                 concern
 ``analysis.calendars`` exchange sessions and event alignment
 ``analysis.catalog``   event catalog, universe, case settings (all data, no code)
 ``analysis.eventstudy`` the event-study engine: models, abnormal returns, tests
-``analysis.commodity_data`` commodity series, Pink Sheet parser, cache refresh
+``analysis.commodity_data`` commodity series of a case: loading and validation
+``analysis.pink_sheet`` the World Bank Pink Sheet: parse, download, refresh the cache
 ``analysis.sensitivity`` monthly returns, HAC OLS, equity-commodity sensitivity
 ``analysis.commodity_events`` the event-aligned commodity path
 ``analysis.catalog_study`` the engine run over every catalog event

@@ -3,7 +3,8 @@
 ==================================  ===============================================================
 module                              holds
 ==================================  ===============================================================
-:mod:`analysis.commodity_data`      series loading, the Pink Sheet parser, the cache and its refresh
+:mod:`analysis.commodity_data`      series loading and validation (bundled file, cache)
+:mod:`analysis.pink_sheet`          the World Bank workbook: parse, download, refresh the cache
 :mod:`analysis.sensitivity`         monthly returns, HAC OLS, rolling betas, the sensitivity result
 :mod:`analysis.commodity_events`    the event-aligned commodity path and the per-event table
 ==================================  ===============================================================
@@ -19,26 +20,19 @@ from __future__ import annotations
 import sys
 import types
 
-from . import commodity_data, commodity_events, sensitivity
+from . import commodity_data, commodity_events, pink_sheet, sensitivity
 from .commodity_data import (  # noqa: F401
     BUNDLED_FILE,
     CACHE_FILE,
-    PINK_SHEET_COLUMNS,
-    PINK_SHEET_SHEET,
-    PINK_SHEET_URL,
     SERIES,
     SOURCES,
-    _download,
     _read_cache,
     _to_period,
     commodity_cache_path,
     commodity_prices,
     load_commodity_prices,
-    parse_pink_sheet,
     potash_prices,
-    refresh_commodities,
     validate_commodities,
-    write_commodity_cache,
 )
 from .commodity_events import (  # noqa: F401
     CommodityEventPath,
@@ -47,6 +41,15 @@ from .commodity_events import (  # noqa: F401
     event_commodity_path,
     event_potash_path,
     potash_event_table,
+)
+from .pink_sheet import (  # noqa: F401
+    PINK_SHEET_COLUMNS,
+    PINK_SHEET_SHEET,
+    PINK_SHEET_URL,
+    _download,
+    parse_pink_sheet,
+    refresh_commodities,
+    write_commodity_cache,
 )
 from .sensitivity import (  # noqa: F401
     CommoditySensitivity,
@@ -61,7 +64,7 @@ from .sensitivity import (  # noqa: F401
     rolling_ols,
 )
 
-_HOMES = (commodity_data, sensitivity, commodity_events)
+_HOMES = (commodity_data, pink_sheet, sensitivity, commodity_events)
 
 
 class _Shim(types.ModuleType):

@@ -13,11 +13,11 @@ from _pink_sheet import pink_sheet_bytes  # noqa: F401  (tests/test_cli.py impor
 
 import analysis
 from analysis import commodities as cm
-from analysis import commodity_data, commodity_events, sensitivity
+from analysis import commodity_data, commodity_events, pink_sheet, sensitivity
 
 OLD_NAMES = {
-    commodity_data: ["SERIES", "load_commodity_prices", "potash_prices", "parse_pink_sheet", "refresh_commodities",
-                     "validate_commodities", "write_commodity_cache", "commodity_cache_path"],
+    commodity_data: ["SERIES", "load_commodity_prices", "potash_prices", "validate_commodities", "commodity_cache_path"],
+    pink_sheet: ["parse_pink_sheet", "refresh_commodities", "write_commodity_cache"],
     sensitivity: ["monthly_returns", "load_monthly_returns", "ols_hac", "rolling_ols", "default_hac_lags",
                   "default_sensitivity_tickers", "potash_sensitivity", "PotashSensitivity"],
     commodity_events: ["event_potash_path", "EventPotashPath", "potash_event_table"],
@@ -54,7 +54,9 @@ def test_patching_the_shim_reaches_the_defining_module(monkeypatch):
     """``monkeypatch.setattr(commodities, "_download", f)`` still stubs the download refresh uses."""
     with monkeypatch.context() as m:
         m.setattr(cm, "_download", lambda url, timeout=60.0: pink_sheet_bytes())
-        assert commodity_data._download is cm._download
+        assert pink_sheet._download is cm._download
         new = cm.refresh_commodities(offline=False)
         assert new["potash"].tolist() == [352.0, 353.75, 358.33, 366.0, 372.5]
-    assert commodity_data._download.__module__ == "analysis.commodity_data"
+    assert pink_sheet._download.__module__ == "analysis.pink_sheet"
+    # the refresh names are still reachable from analysis.commodity_data
+    assert commodity_data.refresh_commodities is pink_sheet.refresh_commodities

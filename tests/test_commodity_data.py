@@ -1,4 +1,5 @@
-"""analysis.commodity_data: the bundled loader, bad input named by file and line, the Pink Sheet parser, the cache.
+"""analysis.commodity_data and analysis.pink_sheet: the bundled loader, bad input named by file and line,
+the Pink Sheet parser, the cache and its refresh.
 
 The parser runs on a small workbook in the published layout (``_pink_sheet.py``). No
 test touches the network: the download function is stubbed.
@@ -15,6 +16,7 @@ import pytest
 from _pink_sheet import pink_sheet_bytes
 
 from analysis import commodity_data as cd
+from analysis import pink_sheet as ps
 from analysis.errors import DataError, NetworkError
 
 HERE = Path(__file__).resolve().parent
@@ -152,7 +154,7 @@ def test_validate_names_month_and_value():
 
 # --------------------------------------------------------------------------- parser
 def test_parse_pink_sheet_fixture():
-    df = cd.parse_pink_sheet(pink_sheet_bytes())
+    df = ps.parse_pink_sheet(pink_sheet_bytes())
     assert list(df.columns) == ["potash", "urea", "dap", "tsp", "phosphate_rock"]
     assert [str(p) for p in df.index] == ["2025-10", "2025-11", "2025-12", "2026-01", "2026-02"]
     assert df["potash"].tolist() == [352.0, 353.75, 358.33, 366.0, 372.5]
@@ -165,18 +167,18 @@ def test_parse_pink_sheet_fixture():
 
 def test_parse_pink_sheet_errors():
     with pytest.raises(DataError, match="Potassium chloride"):
-        cd.parse_pink_sheet(pink_sheet_bytes(potash=False))
+        ps.parse_pink_sheet(pink_sheet_bytes(potash=False))
     with pytest.raises(DataError, match=r"not a readable \.xlsx workbook \(BadZipFile"):
-        cd.parse_pink_sheet(b"<html>not found</html>")
+        ps.parse_pink_sheet(b"<html>not found</html>")
     with pytest.raises(DataError, match="no sheet 'Annual Prices'"):
-        cd.parse_pink_sheet(pink_sheet_bytes(), sheet="Annual Prices")
+        ps.parse_pink_sheet(pink_sheet_bytes(), sheet="Annual Prices")
 
 
 # --------------------------------------------------------------------------- refresh
 def test_refresh_writes_cache_and_auto_prefers_it(monkeypatch, _isolate):
     calls = []
-    monkeypatch.setattr(cd, "_download", lambda url, timeout=60.0: calls.append(url) or pink_sheet_bytes())
-    new = cd.refresh_commodities(url="https://example.invalid/CMO.xlsx", offline=False)
+    monkeypatch.setattr(ps, "_download", lambda url, timeout=60.0: calls.append(url) or pink_sheet_bytes())
+    new = ps.refresh_commodities(url="https://example.invalid/CMO.xlsx", offline=False)
     assert calls == ["https://example.invalid/CMO.xlsx"]
     path = cd.commodity_cache_path()
     assert path.is_file() and str(path).startswith(str(_isolate))
@@ -201,13 +203,13 @@ def test_refresh_writes_cache_and_auto_prefers_it(monkeypatch, _isolate):
     ids=["download-error", "empty", "corrupt", "no-potash", "fewer-months"],
 )
 def test_failed_refresh_leaves_cache_untouched(monkeypatch, download, error):
-    monkeypatch.setattr(cd, "_download", lambda url, timeout=60.0: pink_sheet_bytes())
-    cd.refresh_commodities(offline=False)
+    monkeypatch.setattr(ps, "_download", lambda url, timeout=60.0: pink_sheet_bytes())
+    ps.refresh_commodities(offline=False)
     path = cd.commodity_cache_path()
     before = path.read_bytes()
-    monkeypatch.setattr(cd, "_download", download)
+    monkeypatch.setattr(ps, "_download", download)
     with pytest.raises(error):
-        cd.refresh_commodities(offline=False)
+        ps.refresh_commodities(offline=False)
     assert path.read_bytes() == before
     assert cd.load_commodity_prices()["potash"].tolist() == [352.0, 353.75, 358.33, 366.0, 372.5]
 
@@ -216,15 +218,15 @@ def test_a_programming_error_in_the_download_is_not_dressed_as_a_network_error(m
     def broken(url, timeout=60.0):
         raise AttributeError("a bug, not the network")
 
-    monkeypatch.setattr(cd, "_download", broken)
+    monkeypatch.setattr(ps, "_download", broken)
     with pytest.raises(AttributeError, match="a bug"):
-        cd.refresh_commodities(offline=False)
+        ps.refresh_commodities(offline=False)
 
 
 def test_refresh_offline_never_downloads(monkeypatch):
-    monkeypatch.setattr(cd, "_download", lambda *a, **k: pytest.fail("downloaded while offline"))
+    monkeypatch.setattr(ps, "_download", lambda *a, **k: pytest.fail("downloaded while offline"))
     with pytest.raises(NetworkError, match="offline"):
-        cd.refresh_commodities(offline=True)
+        ps.refresh_commodities(offline=True)
     assert not cd.commodity_cache_path().exists()
 
 
@@ -243,8 +245,8 @@ def test_failed_cache_write_is_a_write_error_and_keeps_the_old_cache(monkeypatch
 
     from analysis.errors import WriteError
 
-    monkeypatch.setattr(cd, "_download", lambda url, timeout=60.0: pink_sheet_bytes())
-    cd.refresh_commodities(offline=False)
+    monkeypatch.setattr(ps, "_download", lambda url, timeout=60.0: pink_sheet_bytes())
+    ps.refresh_commodities(offline=False)
     path = cd.commodity_cache_path()
     before = path.read_bytes()
 
@@ -254,6 +256,6 @@ def test_failed_cache_write_is_a_write_error_and_keeps_the_old_cache(monkeypatch
     with monkeypatch.context() as m:
         m.setattr(os, "replace", full_disk)
         with pytest.raises(WriteError, match=f"cannot write {path}: No space left on device"):
-            cd.refresh_commodities(offline=False)
+            ps.refresh_commodities(offline=False)
     assert path.read_bytes() == before
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # the temporary file is gone
