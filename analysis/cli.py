@@ -214,6 +214,11 @@ def run_cli(ns) -> int:
     except PotashImpactError as exc:
         print(f"potash-impact report: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        runner.prepare_out(ns.out)  # a read-only folder or a file as --out: one line, before any work
+    except OSError as exc:
+        print(f"potash-impact report: error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
     offline = all(config.is_offline(r.params.get("offline")) for r in runs)
     refresh = None
     if not offline:

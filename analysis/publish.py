@@ -381,6 +381,7 @@ def recover_run(out: Path, rid: str) -> list[str]:
         build, trash = staging_dir / j["build"], trash_dir / j["trash"]
         in_place = (read_manifest(target) or {}).get("build") == j["build"]
         if not in_place and is_complete(build):
+            trash.parent.mkdir(parents=True, exist_ok=True)
             if not target.exists():
                 os.rename(build, target)
             elif exchange(build, target):

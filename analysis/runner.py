@@ -242,6 +242,7 @@ class _Active:
     started: str | None = None
     t0: float | None = None
     done: dict = field(default_factory=dict)
+    published: bool = False
 
 
 def _manifest(a: _Active, status: str, nbs: list, results: dict, refresh: dict | None, error: str | None = None):
@@ -259,7 +260,7 @@ def _manifest(a: _Active, status: str, nbs: list, results: dict, refresh: dict |
         key, key_error = {}, str(exc)
     m = {
         "run_id": a.run.run_id,
-        "build": a.staging.name,
+        "build": a.staging.name or None,
         "status": status,
         "event": a.run.event,
         "session": session,
@@ -297,6 +298,7 @@ def _finish(a: _Active, out: Path, refresh: dict | None) -> dict:
     atomic_write_text(a.staging / "manifest.json", json.dumps(jsonable(manifest), indent=1))
     try:
         where = publish(a.staging, out, a.run.run_id, ok)
+        a.published = True
     finally:
         a.lock.close()
     build_index(out)
@@ -340,7 +342,7 @@ def prepare_out(out) -> Path:
         atomic_write_text(probe, "probe\n")
         probe.unlink()
     except OSError as exc:
-        raise _write_error(exc) from None
+        raise WriteError(exc.errno, exc.strerror or str(exc), str(out)) from None
     return out
 
 
@@ -412,6 +414,7 @@ def run_reports(runs: list[Run], *, out=None, jobs: int = 1, timeout: float | No
     active: list[_Active] = []
     records: list[dict] = []
     stacks: dict[str, contextlib.ExitStack] = {}
+    finished: set[str] = set()
     running: list[tuple[object, _Active, str, float, dict]] = []
     bar = None
     try:
@@ -493,6 +496,7 @@ def run_reports(runs: list[Run], *, out=None, jobs: int = 1, timeout: float | No
                     shutil.rmtree(a.staging / ".work", ignore_errors=True)
                     records.append(_finish(a, out, refresh))
                     active.remove(a)
+                    finished.add(a.run.run_id)
             running = still
         build_index(out)
     except BaseException as exc:
@@ -505,8 +509,12 @@ def run_reports(runs: list[Run], *, out=None, jobs: int = 1, timeout: float | No
             stack.close()
         if isinstance(exc, OSError):
             err = _write_error(exc)
-            for a in active:
-                _record_failure(out, a, refresh, str(err))
+            started = {a.run.run_id for a in active}
+            waiting = [_Active(run=r, staging=Path(""), lock=stacks[r.run_id]) for r in runs
+                       if r.run_id in stacks and r.run_id not in started and r.run_id not in finished]
+            for a in active + waiting:
+                if not a.published:
+                    _record_failure(out, a, refresh, str(err))
             raise err from None
         raise
     finally:
