@@ -105,6 +105,9 @@ class CaseSettings(Mapping):
     on_bad_data : {"error", "exclude"}
         What the data-quality gate does with a flagged firm: stop with an error, or
         exclude the firm and say so in the result.
+    donor_groups : tuple of str
+        Universe groups whose firms the news should not touch: the donor pool of
+        :func:`analysis.crosssection.placebo_in_space` (checked to exist).
     """
 
     name: str | None = None
@@ -118,13 +121,14 @@ class CaseSettings(Mapping):
     sector: str | None = None
     expected_sign: dict = field(default_factory=dict)
     on_bad_data: str = "error"
+    donor_groups: tuple = ()  # issue 13 (COMMOD): universe groups of the in-space placebo's donor pool
     _set: tuple = field(default=(), repr=False)
 
     def __getitem__(self, key):
         if key not in self._set:
             raise KeyError(key)
         value = getattr(self, key)
-        return dict(value) if isinstance(value, dict) else value
+        return dict(value) if isinstance(value, dict) else (list(value) if isinstance(value, tuple) else value)
 
     def __iter__(self):
         return iter(self._set)
@@ -261,6 +265,11 @@ def _settings_from(table: dict, text: str, path: Path) -> CaseSettings:
                     fail(key + "." + kind, sign, "use 1 (expected up) or -1 (expected down)")
                 signs[kind] = int(sign)
             out[key] = signs
+            continue
+        if key == "donor_groups":  # a list of group names (COMMOD, issue 13)
+            if not isinstance(value, list) or not value or not all(isinstance(g, str) for g in value):
+                fail(key, value, 'use a list of universe group names such as ["broad market", "chemicals"]')
+            out[key] = tuple(check_group(g, where(key)) for g in value)
             continue
         if key == "default_event" and isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
             value = value.isoformat()  # TOML date, as YAML dates are accepted
@@ -677,6 +686,9 @@ def _cross_check(settings: CaseSettings, text: str, path: Path, events: pd.DataF
         g = getattr(settings, key)
         if g is not None and g not in groups:
             raise CaseError(f"{where(key)}: group {g!r} is not in universe.csv (groups: {', '.join(groups)})")
+    for g in settings.donor_groups:
+        if g not in groups:
+            raise CaseError(f"{where('donor_groups')}: group {g!r} is not in universe.csv (groups: {', '.join(groups)})")
     listed = set(universe["ticker"])
     for key in ("market", "sector"):
         t = getattr(settings, key)

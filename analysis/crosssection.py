@@ -180,7 +180,7 @@ def donor_groups(case=None) -> tuple[list[str], list[str]]:
     """``(wanted, present)``: the case's donor groups (``donor_groups`` of ``case.toml``, else
     :data:`DEFAULT_DONOR_GROUPS`) and those its universe has."""
     case = as_case(case)
-    names = list(case.settings.get("donor_groups", DEFAULT_DONOR_GROUPS))
+    names = list(getattr(case.settings, "donor_groups", ()) or DEFAULT_DONOR_GROUPS)
     return names, [g for g in names if g in set(case.universe["group"])]
 
 

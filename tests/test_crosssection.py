@@ -315,3 +315,44 @@ def test_catalog_in_space_covers_only_events_inside_the_donors_data(panel, decem
     assert out.loc[0, "p_in_space_diff"] == december.placebo[("diff", "scar")].p_value
     assert out.loc[1, "in_space"] == "ok" and out.loc[1, "p_in_space"] != out.loc[0, "p_in_space"]
     assert out.loc[2, "in_space"].startswith("not covered") and np.isnan(out.loc[2, "p_in_space"])
+
+
+# --------------------------------------------------------------------------- the donor pool is data
+def _case_copy(tmp_path, toml_line):
+    import shutil
+
+    dst = tmp_path / "case"
+    shutil.copytree(DATA, dst)
+    toml = dst / "case.toml"
+    text = toml.read_text().replace('donor_groups = ["broad market", "chemicals"]', toml_line)
+    toml.write_text(text)
+    return dst, toml, text.splitlines().index(toml_line) + 1
+
+
+def test_donor_groups_come_from_case_toml(tmp_path):
+    from analysis.case import Case
+    from analysis.crosssection import donor_groups
+
+    assert donor_groups() == (["broad market", "chemicals"], ["broad market", "chemicals"])
+    folder, _, _ = _case_copy(tmp_path, 'donor_groups = ["rail"]')
+    case = Case.load(folder)
+    assert donor_groups(case) == (["rail"], ["rail"])
+    r = pd.DataFrame(0.0, index=pd.bdate_range("2025-01-01", periods=3), columns=["CP", "CNI", "UNP", "KO"])
+    from analysis.crosssection import _default_donors
+
+    assert _default_donors(case, list(r.columns)) == ["CP", "CNI", "UNP"]
+
+
+@pytest.mark.parametrize("line, message", [
+    ('donor_groups = ["railways"]', "group 'railways' is not in universe.csv"),
+    ('donor_groups = "rail"', "invalid value 'rail': use a list of universe group names"),
+    ('donor_groups = ["../x"]', "invalid group name '../x'"),
+])
+def test_bad_donor_groups_name_file_line_and_key(tmp_path, line, message):
+    from analysis.case import Case
+    from analysis.errors import CatalogError, ParameterError
+
+    folder, toml, n = _case_copy(tmp_path, line)
+    with pytest.raises((CatalogError, ParameterError)) as exc:
+        Case.load(folder)
+    assert f"{toml}:{n} key donor_groups" in str(exc.value) and message in str(exc.value)
