@@ -25,6 +25,7 @@ parameter                  default                          meaning
 ``policy``                 ``"next"``                       alignment policy (see :mod:`analysis.calendars`)
 ``months_after``           ``3``                            months of the event-aligned potash path
 ``commodity``              case ``commodity``               the commodity series of the price path
+``n_placebo``              ``40``                           pseudo-events of the specification curve's null test
 ``offline``                ``None``                         never touch the network (None: env)
 ``data_dir``               ``None``                         the case folder (None: bundled ``data/``)
 ``output_dir``             ``None``                         set by the runner: where results are written
@@ -49,7 +50,7 @@ from .ids import check_event_id, check_group, check_name, check_ticker
 from .windows import DEFAULT_WINDOWS as _DEFAULT_WINDOWS
 from .windows import parse_window, window_rows
 
-NOTEBOOKS = ("event_study", "potash_prices", "event_catalog", "cross_section")
+NOTEBOOKS = ("event_study", "potash_prices", "event_catalog", "cross_section", "robustness")
 MODELS = ("market", "market_adjusted", "constant_mean")  # "factor" needs a regressor frame, not a ticker
 DEFAULT_WINDOWS = [list(w) for w in _DEFAULT_WINDOWS]  # analysis.windows, as JSON-style lists
 # The engine's test names (``analysis.eventstudy.TESTS``; a test checks they agree). Listed here
@@ -78,6 +79,7 @@ SCHEMA: dict[str, tuple[object, str]] = {
     "policy": ("next", "alignment policy: " + ", ".join(POLICIES)),
     "months_after": (3, "months after the event in the potash path"),
     "commodity": (None, "commodity series of the price path (a commodity_prices.csv column); default: case commodity"),
+    "n_placebo": (40, "pseudo-events of the specification curve's joint null test (robustness notebook; 200: finer p)"),
     "offline": (None, "never touch the network (None: $POTASH_IMPACT_OFFLINE)"),
     "data_dir": (None, "case data folder (None: the bundled data/)"),
     "output_dir": (None, "where the notebook writes results (set by the runner)"),
@@ -422,6 +424,7 @@ def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
     p["main_test"] = _choice("main_test", p["main_test"], TESTS)
     p["min_estimation_obs"] = _int("min_estimation_obs", p["min_estimation_obs"], 5, 5000)
     p["months_after"] = _int("months_after", p["months_after"], 0, 36)
+    p["n_placebo"] = _int("n_placebo", p["n_placebo"], 1, 2000)
 
     # windows
     est = _window("estimation_window", p["estimation_window"])
