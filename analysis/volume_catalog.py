@@ -32,16 +32,6 @@ __all__ = ["catalog_volume", "kind_difference", "volume_by_kind"]
 MAX_SPLITS = 200_000
 
 
-def _excluded_text(res) -> str:
-    """The firms a result dropped, with their reason, as one line ("" if none)."""
-    ex = res.excluded
-    if isinstance(ex, pd.DataFrame):
-        pairs = dict.fromkeys(zip(ex["firm"], ex["reason"]))
-    else:
-        pairs = dict.fromkeys(ex.items())
-    return "; ".join(f"{f} ({why})" for f, why in pairs)
-
-
 _CATALOG_COLUMNS = ["volume_caar", "volume_p_rank", "volume_p_placebo", "volume_n",
                     "volatility_p_day0", "volatility_p_placebo_day0", "volume_note"]
 
@@ -120,7 +110,7 @@ def catalog_volume(results: dict, comparisons: dict, windows, *, volumes=None, t
                              "volume_p_rank": float(t.loc[(lab, "corrado_rank"), "p_value"]),
                              "volume_p_placebo": float(t.loc[(lab, "placebo"), "p_value"]),
                              "volume_n": int(t.loc[(lab, "placebo"), "n"])}
-            dropped = _excluded_text(vres)
+            dropped = "; ".join(vres.sample_notes())
             if dropped:
                 note = "; ".join(x for x in [note, f"volume excluded: {dropped}"] if x)
         except PotashImpactError as exc:

@@ -197,6 +197,24 @@ def test_event_study_results_match_the_engine(suite, direct):
     assert es["notes"] == []  # every requested firm used: the notes box says so
 
 
+def test_event_study_records_volume_and_volatility(suite):
+    """results.json: main-window abnormal log volume, its rank and placebo p, day-0 volatility p (issue 12)."""
+    from analysis.volume import load_volumes, volume_study
+
+    es = suite["results"]["event_study"]
+    v = es["volume"]
+    treated = ["NTR", "MOS", "IPI", "ICL"]
+    vr = volume_study(load_volumes(treated, offline=True)[treated], None, "2025-12-15")
+    t = vr.tests.set_index(["window", "test"])
+    assert v["window"] == "(0,1)" and v["firms"] == treated and v["measure"] == "log volume"
+    assert v["caar"] == pytest.approx(vr.caar["(0,1)"], rel=1e-12)
+    assert v["p_rank"] == pytest.approx(t.loc[("(0,1)", "corrado_rank"), "p_value"], rel=1e-12)
+    assert v["p_placebo"] == pytest.approx(t.loc[("(0,1)", "placebo"), "p_value"], rel=1e-12)
+    assert v["p_volatility_day0"] == pytest.approx(0.150158, abs=1e-6)
+    assert es["volume_sentence"].startswith("Over (0,1), the trading volume of the treated firms (NTR, MOS, IPI, ICL)")
+    assert "Volume and volatility" in suite["html"]["event_study"]
+
+
 def test_potash_results_match_commodities(suite):
     from analysis.commodities import event_potash_path, potash_sensitivity
 
@@ -256,7 +274,7 @@ def test_no_raw_warning_text_and_one_notes_box_per_page(suite, urea):
 
 
 def test_each_figure_appears_exactly_once(suite):
-    expected = {"event_study": 1, "potash_prices": 3, "event_catalog": 1}
+    expected = {"event_study": 2, "potash_prices": 3, "event_catalog": 1}  # event_study: CAAR and volume paths
     for nb, n in expected.items():
         assert len(outputs(suite["ipynb"][nb], "image/png")) == n, nb
         assert scan(suite["html"][nb]).images == n, nb
@@ -274,7 +292,7 @@ def test_run_directory_holds_every_artifact(suite):
         executed = suite["ipynb"][nb]
         assert executed.metadata["papermill"]["parameters"]["output_dir"]  # injected by the runner
         assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
-    for fig in ("event_study_caar", "potash_prices_prices", "potash_prices_sensitivity", "potash_prices_event_path",
+    for fig in ("event_study_caar", "event_study_volume_path", "potash_prices_prices", "potash_prices_sensitivity", "potash_prices_event_path",
                 "event_catalog_forest"):
         png = d / "figures" / f"{fig}.png"
         assert png.is_file() and png.read_bytes()[:4] == b"\x89PNG"
@@ -286,7 +304,7 @@ def test_run_directory_holds_every_artifact(suite):
 def test_html_is_self_contained_with_code_hidden_and_the_key_table(suite):
     html = suite["html"]["event_study"]
     assert "<script src=" not in html  # no CDN: opens offline
-    assert scan(html).images == 1  # the CAAR plot, embedded
+    assert scan(html).images == 2  # the CAAR and volume plots, embedded
     assert "resolve_from(globals())" not in html and "rec.table(" not in html  # code hidden
     for needle in ("bmp_kp", "patell_z_kp", "t_crude_dependence", "placebo", "caar_treated", "p_placebo",
                    "2025-12-15", "-4.34%", "Sample notes"):
