@@ -548,6 +548,15 @@ def sensitivity_notes(sens, min_months: int | None = None) -> list[str]:
     ]
 
 
+def __getattr__(name: str):
+    """``text_html`` and ``notes_html`` moved to :mod:`analysis.present`; still importable from here."""
+    if name in ("text_html", "notes_html"):
+        from . import present
+
+        return getattr(present, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "ROBUST_TESTS",
     "DEFAULT_ALPHA",
