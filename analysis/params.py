@@ -327,20 +327,41 @@ def _firms(name, value, universe, offline, exchange) -> tuple[str | list[str], l
     return list(value), list(value)
 
 
-def _sessions_of(ticker, data_dir):
-    """The benchmark's trading dates from the cache or snapshot (never the network), or None."""
+def _sessions_of(ticker, data_dir, *, check: bool = False):
+    """The benchmark's trading dates from the cache or snapshot (never the network), or None.
+
+    ``check=True`` also runs the data-quality gate on it (one read serves both).
+    """
     from . import data
 
-    df, _ = data.local_prices(ticker, data_dir=data_dir, check=False)  # cache ∪ snapshot (QUALITY)
+    df, _ = data.local_prices(ticker, data_dir=data_dir, check=check)  # cache ∪ snapshot (QUALITY)
     return None if df is None else df.index[df["close"].notna()]
 
 
 # --------------------------------------------------------------------------- the API
-def defaults(data_dir=None) -> dict:
-    """Every parameter's default, with the case-derived ones filled from ``case.toml``."""
-    from .catalog import load_case
+def defaults(data_dir=None, *, case=None) -> dict:
+    """Every parameter's default, with the case-derived ones filled from ``case.toml``.
 
-    case = load_case(data_dir)
+    Parameters
+    ----------
+    data_dir : path-like, optional
+        The case folder (default: ``$POTASH_IMPACT_DATA`` or the bundled ``data/``).
+    case : analysis.case.Case, optional
+        An already loaded case (then ``data_dir`` is ignored).
+
+    Returns
+    -------
+    dict
+        Parameter name -> default value.
+
+    Examples
+    --------
+    >>> defaults()["treated"]
+    'potash producer'
+    """
+    from .case import as_case
+
+    case = as_case(case if case is not None else data_dir).settings
     out = {k: (json.loads(json.dumps(v)) if isinstance(v, list) else v) for k, (v, _) in SCHEMA.items()}
     out["event"] = case.get("default_event")
     out["treated"] = case.get("treated_group")
@@ -350,20 +371,43 @@ def defaults(data_dir=None) -> dict:
     return out
 
 
-def validate(params: dict | None = None, *, check_data: bool = True) -> dict:
+def validate(params: dict | None = None, *, check_data: bool = True, case=None) -> dict:
     """Fill defaults, check every parameter, return the canonical parameter dict.
 
-    Raises :class:`ParameterError` (one line, naming the parameter) on an unknown name, a
-    wrong type, an unknown event id / ticker / group, a malformed date, a reversed or
-    overlapping window, or (``check_data``) windows running past the benchmark's data.
+    Parameters
+    ----------
+    params : dict, optional
+        Parameter name -> value; ``None`` values take their defaults (the case's for
+        event, groups, benchmark and commodity).
+    check_data : bool
+        Also check the data around the event (quality gate, window coverage).
+    case : analysis.case.Case, optional
+        The loaded case to validate against (default: loaded once from ``data_dir``).
+
+    Returns
+    -------
+    dict
+        Every parameter of :data:`SCHEMA`, canonical.
+
+    Raises
+    ------
+    ParameterError
+        One line naming the parameter: an unknown name, a wrong type, an invalid or
+        unknown event id / ticker / group, a malformed date, a reversed or overlapping
+        window, or (``check_data``) windows running past the benchmark's data.
+
+    Examples
+    --------
+    >>> validate({"model": "market_adjusted"})["model"]
+    'market_adjusted'
     """
-    return _validate(params, check_data=check_data)[0]
+    return _validate(params, check_data=check_data, case=case)[0]
 
 
-def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
-    """:func:`validate`, plus what the checks resolved on the way (event, session, firms)."""
+def _validate(params: dict | None, *, check_data: bool, case=None) -> tuple[dict, dict]:
+    """:func:`validate`, plus what the checks resolved on the way (case, event, session, firms)."""
     from . import config
-    from .catalog import load_events, load_universe
+    from .case import as_case, is_case_folder
 
     params = dict(params or {})
     unknown = sorted(set(params) - set(SCHEMA))
@@ -375,10 +419,12 @@ def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
         if not isinstance(dd, str) or not dd.strip():
             raise _err("data_dir", dd, "expected a folder path")
         dpath = config.data_dir(dd)
-        if not (dpath / "events.csv").is_file() or not (dpath / "universe.csv").is_file():
+        if not is_case_folder(dpath):
             raise _err("data_dir", dd, f"{dpath} is not a case folder (needs events.csv and universe.csv)")
         dd = str(dpath)
-    p = defaults(dd)
+    if case is None or (dd is not None and Path(dd) != Path(case.root)):
+        case = as_case(dd)  # loaded and validated once; passed down from here
+    p = defaults(case=case)
     p.update({k: v for k, v in params.items() if v is not None or k in ("offline", "output_dir")})
     p["data_dir"] = dd
 
@@ -387,11 +433,7 @@ def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
     if p["output_dir"] is not None and not isinstance(p["output_dir"], str):
         raise _err("output_dir", p["output_dir"], "expected a folder path")
 
-    try:
-        events = load_events(dd)
-        universe = load_universe(dd)
-    except PotashImpactError as exc:
-        raise ParameterError(f"parameter data_dir: {exc}") from None
+    universe = case.universe
 
     # event: a catalog id or a date
     ev = p["event"]
@@ -404,7 +446,7 @@ def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
     from .catalog import get_event
 
     try:
-        rec = get_event(ev, events)
+        rec = get_event(ev, case=case)
     except PotashImpactError as exc:
         raise ParameterError(f"parameter event: {exc}") from None
 
@@ -477,8 +519,8 @@ def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
     if check_data:
         from .quality import preflight
 
-        preflight(treated + control + [bm], data_dir=dd)  # the data-quality gate, before any kernel (QUALITY)
-        sessions = _sessions_of(bm, dd)
+        preflight(treated + control, data_dir=dd)  # the data-quality gate, before any kernel (QUALITY)
+        sessions = _sessions_of(bm, dd, check=True)  # the benchmark: gated and read once
         if sessions is not None and len(sessions):
             last_end = max(w[1] for w in wins)
             pos = int(sessions.searchsorted(session))
@@ -497,7 +539,8 @@ def _validate(params: dict | None, *, check_data: bool) -> tuple[dict, dict]:
                     est,
                     f"needs {-est[0]} sessions before {session.date()} but {bm} has {pos} (from {sessions[0].date()})",
                 ) from None
-    resolved = {"event_record": rec, "session": session, "treated_tickers": treated, "control_tickers": control}
+    resolved = {"event_record": rec, "session": session, "treated_tickers": treated, "control_tickers": control,
+                "case": case}
     return {k: p[k] for k in SCHEMA}, resolved
 
 
@@ -506,7 +549,8 @@ def resolve(**params) -> dict:
 
     Returns the validated parameters plus ``event_record`` (the catalog row or ad-hoc
     event), ``session`` (the aligned event session), ``treated_tickers``,
-    ``control_tickers`` and ``tickers`` (treated + control + benchmark).
+    ``control_tickers``, ``tickers`` (treated + control + benchmark) and ``case`` (the
+    :class:`~analysis.case.Case` everything was checked against).
     """
     p, resolved = _validate(params, check_data=True)
     out = {**p, **resolved}

@@ -81,9 +81,13 @@ def refresh_data(runs) -> dict:
 
     tickers, start = set(), None
     for r in runs:
-        rp = resolve(**r.params)
-        tickers.update(rp["tickers"])
-        s = rp["session"] - pd.Timedelta(days=int(-r.params["estimation_window"][0] * 1.6) + 30)
+        if r.tickers and r.session:  # planned: no second validation
+            run_tickers, session = r.tickers, pd.Timestamp(r.session)
+        else:
+            rp = resolve(**r.params)
+            run_tickers, session = rp["tickers"], rp["session"]
+        tickers.update(run_tickers)
+        s = session - pd.Timedelta(days=int(-r.params["estimation_window"][0] * 1.6) + 30)
         start = s if start is None else min(start, s)
     out = {"status": "ok", "tickers": sorted(tickers), "at": now()}
     with _quiet_output() as printed:

@@ -90,6 +90,10 @@ class Run:
         Notebook name -> the source notebook's path (only ever read).
     nondefault : dict
         The parameters that differ from their defaults (shown in the index).
+    tickers : tuple of str
+        Treated, control and benchmark tickers, as validated.
+    session : str or None
+        The aligned event session (``YYYY-MM-DD``).
     """
 
     params: dict
@@ -98,6 +102,8 @@ class Run:
     event: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)
     nondefault: dict = field(default_factory=dict)
+    tickers: tuple = ()
+    session: str | None = None
 
 
 def run_id(params: dict, notebooks, event: dict | None = None) -> str:
@@ -215,22 +221,22 @@ def plan_run(params: dict | None = None, notebooks=None, *, notebook_dir=None) -
     >>> plan_run({"offline": True}, ["event_study"]).event["event_id"]
     'us-potash-easing-2025'
     """
-    from .catalog import get_event
-    from .params import NOTEBOOKS, defaults, validate
+    from .params import NOTEBOOKS, SCHEMA, defaults, resolve
 
     nbdir = (Path(notebook_dir) if notebook_dir else NOTEBOOK_DIR).resolve()
     sources = resolve_notebooks(notebooks or NOTEBOOKS, nbdir)
     names = tuple(sources)
     # the hash sees names for notebooks of the notebook folder, the path for any other
     hashed = [n if src.parent == nbdir else str(src) for n, src in sources.items()]
-    p = validate(params)
-    ev = get_event(p["event"], data_dir=p["data_dir"])
-    base = defaults(p["data_dir"])
+    rp = resolve(**dict(params or {}))  # the case is loaded once here and passed down
+    p, ev, case = {k: rp[k] for k in SCHEMA}, rp["event_record"], rp["case"]
+    base = defaults(case=case)
     nondefault = {k: v for k, v in p.items()
                   if k not in ("event", "offline", "output_dir") and v is not None and v != base.get(k)}
     return Run(params=p, notebooks=names, run_id=run_id(p, hashed, ev),
                event={k: ev.get(k) for k in ("event_id", "timestamp", "kind", "title")},
-               sources={n: str(src) for n, src in sources.items()}, nondefault=nondefault)
+               sources={n: str(src) for n, src in sources.items()}, nondefault=nondefault,
+               tickers=tuple(rp["tickers"]), session=str(rp["session"].date()))
 
 
 # =========================================================================== orchestrate
@@ -247,13 +253,8 @@ class _Active:
 
 def _manifest(a: _Active, status: str, nbs: list, results: dict, refresh: dict | None, error: str | None = None):
     from .index import key_numbers
-    from .params import resolve
 
-    try:
-        rp = resolve(**a.run.params)
-        tickers, session = rp["tickers"], str(rp["session"].date())
-    except PotashImpactError:
-        tickers, session = [], None
+    tickers, session = list(a.run.tickers), a.run.session
     try:
         key, key_error = key_numbers(results), None
     except ReportError as exc:  # a notebook broke the key-numbers contract: say so in the manifest

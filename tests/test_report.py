@@ -391,3 +391,41 @@ def test_online_run_refreshes_first_and_records_it(tiny, capsys, monkeypatch, yf
     assert "online: data vintage" in err and "(plus the refreshed cache)" in err and "warning" not in err
     m = json.loads((only_run_dir(tiny["out"]) / "manifest.json").read_text())
     assert m["data"]["offline"] is False and m["data"]["refresh"] == {"status": "ok", "at": "stub", "runs": 1}
+
+
+def test_planning_a_report_reads_each_file_of_the_case_once(tmp_path, monkeypatch):
+    """issue 10: the case is loaded once and passed down (no file of it read twice)."""
+    import builtins
+    import collections
+
+    from analysis import case as case_mod
+
+    data = tmp_path / "case"
+    import shutil
+
+    shutil.copytree(Path(__file__).parent.parent / "data", data)
+    case_mod.clear_cache()
+    root = str(data.resolve())
+    opened = collections.Counter()
+    real_open, real_os_open = builtins.open, os.open
+
+    def counting_open(file, *a, **k):
+        if isinstance(file, (str, os.PathLike)) and os.path.realpath(os.fspath(file)).startswith(root + os.sep):
+            opened[os.path.relpath(os.path.realpath(os.fspath(file)), root)] += 1
+        return real_open(file, *a, **k)
+
+    def counting_os_open(path, *a, **k):
+        if isinstance(path, (str, os.PathLike)) and os.path.realpath(os.fspath(path)).startswith(root + os.sep):
+            opened[os.path.relpath(os.path.realpath(os.fspath(path)), root)] += 1
+        return real_os_open(path, *a, **k)
+
+    import io
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)  # pathlib's read_text/read_bytes
+    monkeypatch.setattr(os, "open", counting_os_open)
+    run = runner.plan_run({"offline": True, "data_dir": str(data)}, ["event_study", "potash_prices"])
+    monkeypatch.undo()
+    assert run.run_id.startswith("2025-12-13_us-potash-easing-2025_") and run.tickers[-1] == "SPY"
+    assert {"case.toml", "events.csv", "universe.csv", "prices/SPY.csv", "prices/NTR.csv"} <= set(opened), opened
+    assert max(opened.values()) == 1, {k: v for k, v in opened.items() if v > 1}
