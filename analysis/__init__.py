@@ -86,6 +86,11 @@ _EXPORTS = {
     "KeyNumbers": "recorder",
     "capture_notes": "recorder",
     "conclusion": "narrative",
+    # report runner
+    "plan_run": "runner",
+    "run_reports": "runner",
+    "build_index": "index",
+    "recover": "publish",
     # catalog-wide
     "study_catalog": "catalog_study",
     # errors

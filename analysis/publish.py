@@ -432,6 +432,12 @@ def recover(out, held=()) -> list[str]:
     -------
     list of str
         What was done.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> recover(tempfile.mkdtemp())
+    []
     """
     out = Path(out)
     held = set(held)
