@@ -437,3 +437,22 @@ def test_bad_types_and_groups(syn):
         compare_groups(res, ["syn0", "XXX"], ["syn1"])
     with pytest.raises(EventStudyError, match="both groups"):
         compare_groups(res, ["syn0"], ["syn0", "syn1"])
+
+
+def test_blocked_fit_and_corrado_equal_one_block():
+    """The fit and Corrado's signs run in blocks of firms (for cache); the blocks change no number."""
+    from analysis.eventstudy.battery import _corrado
+    from analysis.eventstudy.models import _fit
+
+    ret, mkt = synthetic_panel(N=11)
+    Y, X = ret.to_numpy()[None], mkt.to_numpy()[None, :, None]
+    args = (Y[:, 50:290], X[:, 50:290], Y[:, 295:306], X[:, 295:306], "market")
+    one, blocked = _fit(*args, block=10**6), _fit(*args, block=3)
+    for key, v in one.items():
+        if isinstance(v, np.ndarray):
+            np.testing.assert_array_equal(blocked[key], v, err_msg=key)
+    rows = [(4, 6), (5, 5), (0, 10)]
+    P = np.isfinite(one["ARS"][:, 4:7]).all(axis=1)[..., None].repeat(3, axis=2).astype(float)
+    z1, _ = _corrado(one["ARE"], one["ARS"], rows, P, block=10**6)
+    z3, _ = _corrado(one["ARE"], one["ARS"], rows, P, block=2)
+    np.testing.assert_array_equal(z1, z3)

@@ -280,7 +280,7 @@ def event_study(
             f"estimation window {est} has {est_len} sessions, fewer than min_estimation_obs={min_obs}: "
             "lengthen the window or lower min_estimation_obs"
         )
-    firms = [c if isinstance(c, str) else str(c) for c in returns.columns.tolist()]
+    firms = [str(c) for c in returns.columns.to_numpy(dtype=object)]
     flags = {str(f): str(why) for f, why in (returns.attrs.get("excluded") or {}).items() if str(f) in firms}
     if exclude:
         unknown = [f for f in exclude if str(f) not in firms]
@@ -348,8 +348,8 @@ def event_study(
 
     valid = np.isfinite(Y)
     has = valid.any(axis=0)
-    last_row = len(index) - 1 - np.argmax(valid[::-1], axis=0)
-    last_valid = {f: (index[last_row[j]] if has[j] else None) for j, f in enumerate(firms)}
+    last_dates = index[len(index) - 1 - np.argmax(valid[::-1], axis=0)]
+    last_valid = dict(zip(firms, np.where(has, last_dates.to_numpy(), np.datetime64("NaT"))))
 
     fit = _fit(YE[None], XE[None], YS[None], XS[None], model)
     fit = {key: (v[0] if isinstance(v, np.ndarray) else v) for key, v in fit.items()}

@@ -187,50 +187,113 @@ def _wilcoxon(CAR, P):
     return W, p, n
 
 
-def _corrado(ARE, ARS, rows, Pf, rank_span=None):
+def _mask_groups(Pf):
+    """For each batch g, the distinct firm masks of P's columns and the rows using each."""
+    groups = []
+    for g in range(Pf.shape[0]):
+        seen = {}
+        M = Pf[g].T > 0  # (R, N)
+        for r in range(M.shape[0]):
+            seen.setdefault(np.packbits(M[r]).tobytes(), (M[r], []))[1].append(r)
+        groups.append([(m, np.array(rs)) for m, rs in seen.values()])
+    return groups
+
+
+def _mask_sums(A, groups, sl=slice(None)):
+    """``Σ_i A[g, ..., i]·P[g, i, r]`` for every row r, P given by :func:`_mask_groups`.
+
+    ``A`` (G, ..., n) holds the firms ``sl`` of P; returns (G, ..., R). Rows sharing a
+    firm mask share one reduction (usually all rows use every firm): a plain sum over
+    the contiguous firm axis, no BLAS call.
+    """
+    R = sum(len(rs) for _, rs in groups[0])
+    out = np.empty(A.shape[:-1] + (R,))
+    for g, grp in enumerate(groups):
+        for mask, rs in grp:
+            m = mask[sl]
+            if m.all():
+                red = A[g].sum(axis=-1)
+            elif not m.any():
+                red = np.zeros(A.shape[1:-1])
+            else:
+                red = A[g][..., m].sum(axis=-1)
+            out[g][..., rs] = red[..., None]
+    return out
+
+
+def _corrado(ARE, ARS, rows, Pf, ranked=None, block=256):
     """Corrado rank statistic of every row, and its S(K).
 
-    ``rank_span=None``: each row ranks the firm's ARs over the estimation window plus the
-    row's *own* days (Cowan 1992), so a window's statistic never depends on the other
-    rows. ``rank_span=(s0, s1)`` (indices into the event span): every row uses one
-    ranking over the estimation window plus those span days (Corrado 1989; the daily
-    statistics). ``Pf`` (G,N,R) is each row's firm set. Returns (z, SK), each (G,R).
+    ``ranked[r] = (s0, s1)`` (indices into the event span) are the event days row r ranks
+    together with the estimation window: the row's own days for a window (Cowan 1992,
+    the default when ``ranked`` is None), so a window's statistic never depends on the
+    other rows; the whole daily span for the daily rows (Corrado 1989). ``Pf`` (G,N,R)
+    is each row's firm set. Returns (z, SK), each (G,R).
+
+    No ranking per row: with the estimation values ranked once, the centred rank of a
+    value in the estimation window plus a set w of event days is
+    ``U = K_E - (T_E + 1)/2 + ½·Σ_{x∈w} sign(e - x)`` for an estimation value e and
+    ``U = ½·Σ_{e∈E} sign(x - e) + ½·Σ_{x'∈w} sign(x - x')`` for an event value x (ties
+    averaged, missing values count 0), which is exactly the average rank minus
+    (T + 1)/2, a half-integer, so every sum below is exact in any order. The signs
+    are computed once for all rows, in blocks of firms that stay in cache.
     """
     G, Te, N = ARE.shape
     R = len(rows)
+    ranked = list(rows) if ranked is None else [tuple(r) for r in ranked]
+    lo, hi = min(a for a, _ in ranked), max(b for _, b in ranked)
+    D = hi - lo + 1
+    C = np.zeros((D, R))
+    for r, (a, b) in enumerate(ranked):
+        C[a - lo : b - lo + 1, r] = 1.0
+    ME = np.isfinite(ARE)
+    X = ARS[:, lo : hi + 1, :]
+    MX = np.isfinite(X)
+    UE0 = np.where(ME, _rank_avg(ARE, axis=1) - (ME.sum(axis=1)[:, None, :] + 1) / 2.0, 0.0)
+    groups = _mask_groups(Pf)
+    numE = _mask_sums(UE0, groups)  # (G,Te,R)
+    denE = _mask_sums(ME.astype(float), groups)
+    B = np.empty((G, D, N))  # Σ_t sign(x_j - e_t) over estimation days t
+    for j0 in range(0, N, block):
+        sl = slice(j0, min(j0 + block, N))
+        # sign(e - x) = [e > x] - [e < x], both False (0) when either value is missing
+        gt = np.greater(ARE[:, :, None, sl], X[:, None, :, sl])  # (G,Te,D,b) booleans
+        lt = np.less(ARE[:, :, None, sl], X[:, None, :, sl])
+        sg = gt.view(np.int8) - lt.view(np.int8)  # small integers: every sum below is exact
+        B[:, :, sl] = -sg.sum(axis=1, dtype=np.int32)
+        numE += 0.5 * np.einsum("gtdr,dr->gtr", _mask_sums(sg, groups, sl), C)
+    dX = X[:, :, None, :] - X[:, None, :, :]  # (G,D,D,N)
+    pair = np.greater(dX, 0).astype(float) - np.less(dX, 0)  # sign(x_j - x_j'), 0 if missing
     z = np.full((G, R), np.nan)
     SKo = np.full((G, R), np.nan)
-    if rank_span is None:
-        groups = [((i0, i1), [r]) for r, (i0, i1) in enumerate(rows)]
-    else:
-        groups = [(tuple(rank_span), list(range(R)))]
-    for (s0, s1), cols in groups:
-        ALL = np.concatenate([ARE, ARS[:, s0 : s1 + 1]], axis=1)
-        MA = np.isfinite(ALL)
-        K = _rank_avg(ALL, axis=1)
-        Ti = MA.sum(axis=1)
-        U = np.where(MA, K - (Ti[:, None, :] + 1) / 2.0, 0.0)
-        Pc = Pf[:, :, cols]
-        Ubar = (U @ Pc) / (MA.astype(float) @ Pc)  # (G, Te + span, c)
-        TK = np.isfinite(Ubar).sum(axis=1)
-        SK = np.sqrt(np.nansum(Ubar**2, axis=1) / TK)
-        for j, r in enumerate(cols):
-            i0, i1 = rows[r]
-            usum = np.nansum(Ubar[:, Te + i0 - s0 : Te + i1 - s0 + 1, j], axis=1)
-            z[:, r] = usum / (np.sqrt(i1 - i0 + 1) * SK[:, j])
-            SKo[:, r] = SK[:, j]
+    MXf = MX.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        UbE = numE / denE
+        for r, ((a, b), (i0, i1)) in enumerate(zip(ranked, rows)):
+            rd = slice(a - lo, b - lo + 1)
+            US = np.where(MX[:, rd], 0.5 * B[:, rd] + 0.5 * pair[:, rd, rd].sum(axis=2), 0.0)  # (G,L,N)
+            num = (US * Pf[:, None, :, r]).sum(axis=-1)
+            UbS = num / (MXf[:, rd] * Pf[:, None, :, r]).sum(axis=-1)  # (G,L)
+            ue = UbE[:, :, r]
+            TK = np.isfinite(ue).sum(axis=1) + np.isfinite(UbS).sum(axis=1)
+            SK = np.sqrt((np.nansum(ue**2, axis=1) + np.nansum(UbS**2, axis=1)) / TK)
+            usum = np.nansum(UbS[:, i0 - a : i1 - a + 1], axis=1)
+            z[:, r] = usum / (np.sqrt(i1 - i0 + 1) * SK)
+            SKo[:, r] = SK
     return z, SKo
 
 
 SCARS = ("exact", "sum")
 
 
-def _battery(fit, rows, L, *, scar="exact", rank_span=None):
+def _battery(fit, rows, L, *, scar="exact", rank_span=None, ranked=None):
     """Every test on every row.
 
     ``rows``: list of (i0, i1) indices into the event span; ``L``: their lengths.
     ``scar``: the window standardizer of Patell and BMP, ``"exact"`` (CAR over its own
-    prediction-error sd) or ``"sum"`` (ΣSAR/√L). ``rank_span``: see :func:`_corrado`.
+    prediction-error sd) or ``"sum"`` (ΣSAR/√L). Corrado's ranked event days per row
+    (see :func:`_corrado`): ``ranked`` (one (s0, s1) per row), else ``rank_span`` for
+    every row, else each row's own days.
     Returns dict test -> (statistic, p, n), each (G,R), plus CAAR, CAR (G,N,R), P, ...
     """
     from .models import car_variance_factor
@@ -281,7 +344,9 @@ def _battery(fit, rows, L, *, scar="exact", rank_span=None):
         out["bmp"] = (bmp, _p_t(bmp, N - 1), N)
         out["bmp_kp"] = (bmp * adj, _p_t(bmp * adj, N - 1), N)
 
-        z_c, SK = _corrado(ARE, ARS, rows, Pf, rank_span)
+        if ranked is None and rank_span is not None:
+            ranked = [tuple(rank_span)] * len(rows)
+        z_c, SK = _corrado(ARE, ARS, rows, Pf, ranked)
         out["corrado_rank"] = (z_c, p_norm(z_c), N)
 
         pos = np.einsum("gn,gnr->gr", (ARE > 0).sum(axis=1).astype(float), Pf)

@@ -45,7 +45,9 @@ def _as_frame(returns) -> pd.DataFrame:
         )
     if not returns.index.is_monotonic_increasing:
         raise EventStudyError("the returns index is not sorted: call returns.sort_index() first")
-    bad = [c for c, dt in returns.dtypes.items() if not pd.api.types.is_numeric_dtype(dt)]
+    dtypes = returns.dtypes
+    bad = [] if all(dt.kind in "biuf" for dt in set(dtypes)) else [
+        c for c, dt in dtypes.items() if not pd.api.types.is_numeric_dtype(dt)]
     if bad:
         raise EventStudyError(f"non-numeric return columns {bad}: convert them to float")
     return returns

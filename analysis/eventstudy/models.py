@@ -19,16 +19,37 @@ from ..errors import EventStudyError
 
 #: The normal-return models, see :mod:`analysis.eventstudy`.
 MODELS = ("constant_mean", "market_adjusted", "market", "factor")
+#: Firms per block of the fit: the (Te, firms, F) intermediates of a block stay in cache,
+#: so the time grows linearly with the number of firms.
+FIT_BLOCK = 512
 
 
-
-def _fit(YE, XE, YS, XS, model):
+def _fit(YE, XE, YS, XS, model, block=FIT_BLOCK):
     """Estimate the normal-return model for every firm at once.
 
     Returns a dict of arrays: alpha (G,N), beta (G,N,F), sigma2, m, k, r2, ARE (G,Te,N)
     estimation residuals, ARS (G,Ts,N) event-span prediction errors, h (G,Ts,N)
-    leverages, and what the per-firm CAR variance needs (xbar, Sinv).
+    leverages, and what the per-firm CAR variance needs (xbar, Sinv). Firms are fitted
+    in blocks of ``block`` (each firm's fit is independent of the others').
     """
+    N = YE.shape[2]
+    if N <= block:
+        return _fit_block(YE, XE, YS, XS, model)
+    parts = [_fit_block(YE[..., i : i + block], XE, YS[..., i : i + block], XS, model) for i in range(0, N, block)]
+    out = {}
+    for key, v in parts[0].items():
+        if key in ("k", "XS"):
+            out[key] = v
+        elif v is None:
+            out[key] = None
+        else:
+            axis = {"ARE": 2, "ARS": 2, "h": 2}.get(key, 1)
+            out[key] = np.concatenate([p[key] for p in parts], axis=axis)
+    return out
+
+
+def _fit_block(YE, XE, YS, XS, model):
+    """:func:`_fit` on one block of firms."""
     G, Te, N = YE.shape
     F = XE.shape[2]
     ME = np.isfinite(YE) & np.isfinite(XE).all(axis=2)[:, :, None]

@@ -89,7 +89,7 @@ class EventStudyResult:
         self._exclude = dict(exclude)  # the caller's quality flags, as given (for JSON)
         self._dates_E = dates_estimation
         self._dates_S = dates_span
-        self._last_valid = dict(last_valid)  # firm -> its last valid return's date in the data (or None)
+        self._last_valid = dict(last_valid)  # firm -> its last valid return's date in the data (NaT/None: none)
         self._YS = YS
         self._XS = XS
         self._fit = fit
@@ -176,15 +176,21 @@ class EventStudyResult:
 
     @_cached
     def _computed(self):
-        """The battery on the windows (each ranked on its own days) and on the days (internal)."""
-        fit = self._fit1()
+        """The battery on the windows and the days in one pass (internal).
+
+        Corrado ranks each window over its own days and each day over the daily span.
+        """
+        wins, rows, L = self._rows("windows")
+        days, drows, dL = self._rows("days")
+        d0, d1 = self._daily_span[0] - self._span[0], self._daily_span[1] - self._span[0]
+        ranked = rows + [(d0, d1)] * len(drows)
+        out, extra = _battery(self._fit1(), rows + drows, L + dL, scar=self._scar, ranked=ranked)
+        W = len(rows)
         res = {}
-        for which in ("windows", "days"):
-            wins, rows, L = self._rows(which)
-            d0, d1 = self._daily_span[0] - self._span[0], self._daily_span[1] - self._span[0]
-            out, extra = _battery(fit, rows, L, scar=self._scar, rank_span=None if which == "windows" else (d0, d1))
-            res[which] = ({k: tuple(np.asarray(a)[0] for a in v) for k, v in out.items()},
-                          {k: np.asarray(v)[0] for k, v in extra.items()}, wins)
+        for which, sel, w in (("windows", slice(0, W), wins), ("days", slice(W, None), days)):
+            res[which] = ({k: tuple(np.asarray(a)[0][sel] for a in v) for k, v in out.items()},
+                          {k: (np.asarray(v)[0][..., sel] if np.ndim(v) > 1 else np.asarray(v)[0])
+                           for k, v in extra.items()}, w)
         return res
 
     def _tidy(self, which):
@@ -202,6 +208,11 @@ class EventStudyResult:
             data["day"] = np.repeat(np.array([d for d, _ in wins], dtype=np.int64), nt)
         return pd.DataFrame(data)
 
+    def _last_date(self, firm):
+        """The firm's last valid return date in the data, or None."""
+        d = self._last_valid.get(firm)
+        return None if d is None or pd.isna(d) else pd.Timestamp(d)
+
     # ------------------------------------------------------------------ samples
     @_cached
     def excluded(self) -> pd.DataFrame:
@@ -216,22 +227,22 @@ class EventStudyResult:
         recs = []
         ARS = self._fit["ARS"]
         s0 = self._span[0]
-        last = self._last_valid
         mkt_ok = np.isfinite(self._XS).all(axis=1) if self._XS.shape[1] else np.ones(len(self._XS), bool)
         for (a, b), lab in zip(self._event_windows, self.windows):
             dates = self._dates_S[a - s0 : b - s0 + 1]
-            for j, f in enumerate(self._firms):
+            complete = np.isfinite(ARS[a - s0 : b - s0 + 1]).all(axis=0)
+            for j in np.nonzero(~complete)[0]:  # dropped firms have no ARs: they are here too
+                f = self._firms[j]
                 if f in self._dropped:
                     code, why = self._dropped[f]
                     recs.append((f, lab, why, code))
                     continue
                 ars = ARS[a - s0 : b - s0 + 1, j]
-                if np.isfinite(ars).all():
-                    continue
                 y = self._YS[a - s0 : b - s0 + 1, j]
                 first_missing = dates[int(np.argmax(~np.isfinite(y)))] if not np.isfinite(y).all() else None
-                if first_missing is not None and (last[f] is None or last[f] < first_missing):
-                    when = "no returns at all" if last[f] is None else f"last return {last[f].date()}"
+                last = self._last_date(f)
+                if first_missing is not None and (last is None or last < first_missing):
+                    when = "no returns at all" if last is None else f"last return {last.date()}"
                     recs.append((f, lab, f"window runs past the firm's data ({when})", "past_data"))
                     continue
                 miss = []

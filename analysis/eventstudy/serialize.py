@@ -93,7 +93,8 @@ def to_json(res, path=None) -> str:
             "dates": [d.isoformat() for d in rows.index],
             "returns": {str(c): _floats(rows[c]) for c in rows.columns},
             "market": _market_json(res._market, rows.index),
-            "last_valid": {f: (None if d is None else d.isoformat()) for f, d in res._last_valid.items()},
+            "last_valid": {f: (None if res._last_date(f) is None else res._last_date(f).isoformat())
+                           for f in res._firms},
         },
         "results": {
             "excluded": _table_json(res.excluded),
