@@ -385,6 +385,16 @@ class SpecificationCurve:
     Built by :func:`specification_curve` or :func:`curve_from_returns`, never directly.
     Summaries are over the rows with ``status == "ok"``; every share's denominator is
     their number.
+
+    Examples
+    --------
+    >>> sc = specification_curve(models=("market", "constant_mean"), estimation_windows=((-250, -11),),
+    ...                          event_windows=((0, 1),), offline=True)
+    >>> sc.stats["n_specifications"], sc.influence()["firm"].iloc[0]
+    (15, 'MOS')
+    >>> nt = sc.null_test(5, seed=1)
+    >>> nt.n_placebo, 0 < nt.p_median <= 1
+    (5, True)
     """
 
     def __init__(self, rows, inputs, *, event, session, expected_sign, baseline_key, alpha):
