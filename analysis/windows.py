@@ -78,6 +78,8 @@ def window_label(window) -> str:
     >>> window_label([-5, 5])
     '(-5,5)'
     """
+    if isinstance(window, tuple) and len(window) == 2 and all(type(v) is int for v in window) and window[0] <= window[1]:
+        return f"({window[0]},{window[1]})"  # the common case, already valid
     a, b = parse_window(window)
     return f"({a},{b})"
 

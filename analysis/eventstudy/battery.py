@@ -264,23 +264,22 @@ def _corrado(ARE, ARS, rows, Pf, ranked=None, block=256):
         numE += 0.5 * np.einsum("gtdr,dr->gtr", _mask_sums(sg, groups, sl), C)
     dX = X[:, :, None, :] - X[:, None, :, :]  # (G,D,D,N)
     pair = np.greater(dX, 0).astype(float) - np.less(dX, 0)  # sign(x_j - x_j'), 0 if missing
-    z = np.full((G, R), np.nan)
-    SKo = np.full((G, R), np.nan)
+    own = np.zeros((D, R))  # the row's own days, inside its ranked days
+    for r, (i0, i1) in enumerate(rows):
+        own[i0 - lo : i1 - lo + 1, r] = 1.0
     MXf = MX.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        UbE = numE / denE
-        for r, ((a, b), (i0, i1)) in enumerate(zip(ranked, rows)):
-            rd = slice(a - lo, b - lo + 1)
-            US = np.where(MX[:, rd], 0.5 * B[:, rd] + 0.5 * pair[:, rd, rd].sum(axis=2), 0.0)  # (G,L,N)
-            num = (US * Pf[:, None, :, r]).sum(axis=-1)
-            UbS = num / (MXf[:, rd] * Pf[:, None, :, r]).sum(axis=-1)  # (G,L)
-            ue = UbE[:, :, r]
-            TK = np.isfinite(ue).sum(axis=1) + np.isfinite(UbS).sum(axis=1)
-            SK = np.sqrt((np.nansum(ue**2, axis=1) + np.nansum(UbS**2, axis=1)) / TK)
-            usum = np.nansum(UbS[:, i0 - a : i1 - a + 1], axis=1)
-            z[:, r] = usum / (np.sqrt(i1 - i0 + 1) * SK)
-            SKo[:, r] = SK
-    return z, SKo
+        UbE = numE / denE  # (G,Te,R)
+        # event day j of row r: ½·Σ_t sign(x_j - e_t) + ½·Σ_{j' ranked by r} sign(x_j - x_j')
+        US = np.where(MX[:, :, None, :], 0.5 * B[:, :, None, :] + 0.5 * np.einsum("gjkn,kr->gjrn", pair, C), 0.0)
+        UbS = np.einsum("gjrn,gnr->gjr", US, Pf) / np.einsum("gjn,gnr->gjr", MXf, Pf)  # (G,D,R)
+        UbS = np.where(C[None] > 0, UbS, np.nan)  # only the row's ranked days
+        TK = np.isfinite(UbE).sum(axis=1) + np.isfinite(UbS).sum(axis=1)
+        SK = np.sqrt((np.nansum(UbE**2, axis=1) + np.nansum(UbS**2, axis=1)) / TK)
+        usum = np.nansum(np.where(own[None] > 0, UbS, np.nan), axis=1)
+        L = own.sum(axis=0)
+        z = usum / (np.sqrt(L)[None, :] * SK)
+    return z, SK
 
 
 SCARS = ("exact", "sum")
