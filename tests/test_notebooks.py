@@ -6,7 +6,8 @@
   ``POTASH_IMPACT_DATA`` with **no parameter given**: the notebooks must produce that
   case's report, proving they hard-code nothing of the potash case.
 
-Each suite runs once for the module (three kernels each: the slow part). The tests then
+Each suite runs once for the module (this file's three notebooks, three kernels each: the
+slow part; the other notebooks of ``params.NOTEBOOKS`` have their own tests). The tests then
 check the published numbers against the library computed directly in this process, so a
 notebook that silently drifted from ``analysis`` fails.
 """
@@ -44,7 +45,8 @@ def _run_suite(base: Path, prefix: str, data: Path | None, argv: list[str]) -> d
             mp.delenv("POTASH_IMPACT_DATA", raising=False)
         else:
             mp.setenv("POTASH_IMPACT_DATA", str(data))
-        code = cli.main(["report", *argv, "--jobs", "2", "--out", str(base / "reports"), "--quiet"])
+        code = cli.main(["report", *argv, "--notebooks", *NOTEBOOKS, "--jobs", "2", "--out", str(base / "reports"),
+                         "--quiet"])
     runs = [d for d in (base / "reports").iterdir() if d.name.startswith(prefix)]
     assert len(runs) == 1, sorted(p.name for p in (base / "reports").iterdir())
     run = runs[0]
@@ -62,13 +64,13 @@ def _run_suite(base: Path, prefix: str, data: Path | None, argv: list[str]) -> d
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory):
-    """``potash-impact report --offline --jobs 2`` on the bundled case, into a private reports folder."""
+    """``potash-impact report --offline`` on the bundled case (this file's three notebooks), into a private folder."""
     return _run_suite(tmp_path_factory.mktemp("suite"), RUN_PREFIX, None, ["--offline"])
 
 
 @pytest.fixture(scope="module")
 def urea(tmp_path_factory):
-    """``POTASH_IMPACT_DATA=tests/fixtures/urea_case potash-impact report``: no parameter at all."""
+    """``POTASH_IMPACT_DATA=tests/fixtures/urea_case potash-impact report``: no parameter at all (three notebooks)."""
     return _run_suite(tmp_path_factory.mktemp("urea"), UREA_PREFIX, FIXTURE, [])
 
 
