@@ -372,6 +372,19 @@ def study_catalog(
     Returns
     -------
     CatalogStudy
+
+    Raises
+    ------
+    CatalogError
+        An unknown event id, no market proxy, or an empty group in the case settings.
+    DataError
+        ``returns`` lacks a ticker of the groups or the market.
+
+    Examples
+    --------
+    >>> s = study_catalog(["us-potash-easing-2025", "eu-belaruskali-2022"], offline=True)
+    >>> s.to_frame("(0,1)")[["event_id", "n_treated", "n_control"]].values.tolist()
+    [['eu-belaruskali-2022', 4, 1], ['us-potash-easing-2025', 4, 2]]
     """
     from .calendars import exchange_sessions
     from .catalog import align_events, load_case, load_universe

@@ -272,3 +272,15 @@ def test_json_round_trip_keeps_the_sample(real, tmp_path):
     old = dict(doc, schema="potash-impact/event-study/1")
     with pytest.raises(EventStudyError, match="schema 1"):
         from_json(json.dumps(old))
+
+
+def test_measure_label_and_caar_format(real):
+    """A study of another measure (e.g. log volume) says so and does not print its CAAR as a percentage."""
+    r, spy = real
+    res = event_study(r[["NTR", "MOS"]], spy, EVENT, measure="log volume")
+    lines = res.summary().splitlines()
+    assert lines[0].startswith("Event study of abnormal log volume: day 0 = 2025-12-15")
+    caar = [ln for ln in lines if ln.startswith("CAAR  ")][0].split()[1:]
+    assert caar == [f"{v:.4f}" for v in res.caar]
+    assert compare_groups(res, ["NTR"], ["MOS"]).measure == "log volume"
+    assert from_json(res.to_json()).measure == "log volume"

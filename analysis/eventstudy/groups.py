@@ -54,7 +54,8 @@ class GroupComparison:
     """
 
     def __init__(self, *, event_date, treated, control, table, errors, path, path_treated, path_control,
-                 path_sd, path_m, excluded):
+                 path_sd, path_m, excluded, measure="return"):
+        self._measure = measure
         self._event_date = event_date
         self._treated = list(treated)
         self._control = list(control)
@@ -71,6 +72,11 @@ class GroupComparison:
     def event_date(self) -> pd.Timestamp:
         """Day 0 of the underlying study."""
         return self._event_date
+
+    @property
+    def measure(self) -> str:
+        """What was studied, from the underlying study (``"return"``, ``"log volume"``, ...)."""
+        return self._measure
 
     @property
     def treated(self) -> list[str]:
@@ -249,4 +255,4 @@ def compare_groups(res: EventStudyResult, treated, control) -> GroupComparison:
     excluded = ex[ex["firm"].isin(treated + control + dropped)].reset_index(drop=True)
     return GroupComparison(event_date=res.event_date, treated=treated, control=control, table=table, errors=errors,
                            path=path, path_treated=pt, path_control=pc, path_sd=path_sd, path_m=path_m,
-                           excluded=excluded)
+                           excluded=excluded, measure=res.measure)

@@ -463,7 +463,8 @@ class EventStudyResult:
         cw = 12
         lines.append("CAAR by window")
         lines.append(f"{'':<10}" + "".join(f"{w:>{cw}}" for w in self.windows))
-        lines.append(f"{'CAAR':<10}" + "".join(f"{_fmt(self.caar[w], '.4%'):>{cw}}" for w in self.windows))
+        spec = ".4%" if self._measure == "return" else ".4f"  # a log-volume CAAR is not a percentage
+        lines.append(f"{'CAAR':<10}" + "".join(f"{_fmt(self.caar[w], spec):>{cw}}" for w in self.windows))
         lines.append("")
         lines.append(f"{'test':<20}{'window':>9}{'statistic':>12}{'p-value':>10}{'n':>5}")
         lines.append("-" * 56)
@@ -487,7 +488,8 @@ class EventStudyResult:
         stat = self.pivot("statistic")
         p = self.pivot("p_value")
         tab = stat.map(lambda v: _fmt(v, ".3f")) + " (" + p.map(lambda v: _fmt(v, ".3f")) + ")"
-        tab.insert(0, "CAAR", self.caar.map(lambda v: _fmt(v, ".3%")))
+        spec = ".3%" if self._measure == "return" else ".4f"
+        tab.insert(0, "CAAR", self.caar.map(lambda v: _fmt(v, spec)))
         head = (f"<p><b>Event study</b>: day 0 = {self._event_date.date()}, model = {self._model}, "
                 f"{len(self.firms)} firms; statistic (p-value)</p>")
         notes = "".join(f"<p>Excluded: {n}</p>" for n in self.sample_notes())
