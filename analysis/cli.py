@@ -207,8 +207,10 @@ def run_cli(ns) -> int:
         The exit code: :data:`EXIT_OK`, :data:`EXIT_FAIL` or :data:`EXIT_USAGE`.
     """
     from . import runner
+    from .execute import warm_workers
     from .schedule import build_runs
 
+    warm_workers()  # the fork server imports papermill and nbconvert while we validate
     try:
         runs = build_runs(ns)
     except PotashImpactError as exc:

@@ -78,17 +78,25 @@ def kernel_python(kernel_name: str = KERNEL_NAME) -> str:
     >>> pathlib.Path(kernel_python()).parent == pathlib.Path(sys.executable).parent
     True
     """
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    import json
 
-    ksm = KernelSpecManager()
-    ksm.kernel_dirs = [str(Path(sys.prefix) / "share" / "jupyter" / "kernels")] + list(ksm.kernel_dirs)
-    try:
-        spec = ksm.get_kernel_spec(kernel_name)
-    except NoSuchKernel:
-        raise ReportError(
-            f"no Jupyter kernel {kernel_name!r}: run `{sys.executable} -m ipykernel install --sys-prefix --name python3`"
-        ) from None
-    exe = spec.argv[0]
+    own = Path(sys.prefix) / "share" / "jupyter" / "kernels" / kernel_name / "kernel.json"
+    try:  # this environment's own kernelspec, read directly (jupyter_client costs ~1 s to import)
+        argv = json.loads(own.read_text())["argv"]
+    except (OSError, ValueError, KeyError, TypeError):
+        argv = None
+    if argv is None:
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+        ksm = KernelSpecManager()
+        ksm.kernel_dirs = [str(Path(sys.prefix) / "share" / "jupyter" / "kernels")] + list(ksm.kernel_dirs)
+        try:
+            argv = ksm.get_kernel_spec(kernel_name).argv
+        except NoSuchKernel:
+            raise ReportError(
+                f"no Jupyter kernel {kernel_name!r}: run `{sys.executable} -m ipykernel install --sys-prefix --name python3`"
+            ) from None
+    exe = argv[0]
     if exe in ("python", "python3", "{python}") or Path(exe).resolve() == Path(sys.executable).resolve():
         return sys.executable
     if Path(exe).parent.resolve() != Path(sys.executable).parent.resolve():
@@ -111,11 +119,33 @@ def _cells_started(path: Path) -> int:
 
 
 # The lab template without its CDN scripts (require.js, MathJax, Mermaid): the notebooks use none
-# of them, and a report must open offline. Styles are inlined by the lab template itself.
+# of them, and a report must open offline. Styles are inlined by the lab template itself; the
+# page and print stylesheet below (analysis.present's tables, the Key findings box) is added
+# by the presentation layer (PRESENT): a readable width, and no page break inside a table or a
+# figure, so a browser's "print to PDF" gives a clean document.
 _HTML_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">
+body.jp-Notebook { max-width: 72em; margin: 0 auto; padding: 1em 2em; }
+.jp-RenderedHTMLCommon table.display-table td { vertical-align: top; }
+.jp-RenderedHTMLCommon table caption { caption-side: bottom; text-align: left; }
+.key-findings table.key-numbers td, .key-findings table.key-numbers th { padding: 0.25em 0.8em; }
+p.caption { margin-top: 0.2em; color: #333; }
+@media print {
+  @page { margin: 1.5cm; }
+  body.jp-Notebook { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
+  table, img, svg, figure, .jp-OutputArea-output, .key-findings, .sample-notes, p.caption {
+    page-break-inside: avoid; break-inside: avoid; }
+  h1, h2, h3 { page-break-after: avoid; break-after: avoid; }
+  img { max-width: 100% !important; height: auto !important; }
+  .jp-InputPrompt, .jp-OutputPrompt, .jp-Collapser { display: none; }
+  a { color: inherit; text-decoration: none; }
+}
+</style>
+{%- endblock extra_css -%}
 """
 
 
@@ -224,9 +254,12 @@ def execute_notebook(task: dict) -> dict:
 _CTX = None
 
 
-def _worker_context():
+def _worker_context(start: bool = False):
     """The ``forkserver`` context whose server preloads papermill and nbconvert
-    (:mod:`analysis._worker_preload`): each worker is a cheap fork of it."""
+    (:mod:`analysis._worker_preload`): each worker is a cheap fork of it.
+
+    ``start=True`` launches the server now, so its imports overlap with planning.
+    """
     global _CTX
     if _CTX is None:
         import multiprocessing
@@ -234,29 +267,42 @@ def _worker_context():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["analysis._worker_preload"])
         _CTX = ctx
+    if start:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
     return _CTX
+
+
+def warm_workers() -> None:
+    """Start the workers' fork server in the background (its imports overlap with planning)."""
+    import contextlib
+
+    with contextlib.suppress(Exception):  # documented: only an optimisation; the first worker starts it anyway
+        _worker_context(start=True)
 
 
 def start_worker(ctx, task_file: str, env: dict, name: str):
     """Start one worker process (forked by the fork server) on ``task_file``; returns the Process.
 
-    ``multiprocessing`` would make each worker re-run the caller's main script when it has
-    a file name; a main read from stdin has a name but no file, so it is hidden meanwhile.
+    ``multiprocessing`` would make each worker re-import the caller's main module (by file
+    or by ``-m`` name) before running the task, which re-runs a script that lacks an
+    ``if __name__ == "__main__"`` guard and fails for a main read from stdin. The worker
+    needs nothing from it, so ``__main__``'s ``__file__`` and ``__spec__`` are hidden while
+    the process is launched, and restored right after.
     """
-    import contextlib
-
     proc = ctx.Process(target=_forked_worker, args=(task_file, env), name=name, daemon=False)
     main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    hide = bool(path) and getattr(getattr(main, "__spec__", None), "name", None) is None and not os.path.isfile(path)
-    if hide:
-        del main.__file__
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main is not None and k in main.__dict__}
+    if main is not None:
+        main.__dict__.pop("__file__", None)
+        main.__spec__ = None
     try:
         proc.start()
     finally:
-        if hide:
-            with contextlib.suppress(Exception):
-                main.__file__ = path
+        if main is not None:
+            main.__dict__.pop("__spec__", None)
+            main.__dict__.update(saved)
     return proc
 
 

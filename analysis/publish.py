@@ -546,7 +546,7 @@ def package_versions() -> dict:
     return out
 
 
-def data_provenance(params: dict, tickers, refresh: dict | None = None) -> dict:
+def data_provenance(params: dict, tickers, refresh: dict | None = None, *, memo: dict | None = None) -> dict:
     """Data vintage and coverage of the run's tickers (snapshot and cache), and the refresh outcome.
 
     Parameters
@@ -557,6 +557,9 @@ def data_provenance(params: dict, tickers, refresh: dict | None = None) -> dict:
         The run's tickers.
     refresh : dict, optional
         The refresh outcome (online runs).
+    memo : dict, optional
+        Reused across the runs of one command: the coverage of the whole case and the
+        commodity vintage are read once per data folder, not once per run.
 
     Returns
     -------
@@ -564,22 +567,37 @@ def data_provenance(params: dict, tickers, refresh: dict | None = None) -> dict:
         ``offline, refresh, snapshot_vintage, coverage, commodity_vintage,
         commodity_source``; a part that cannot be read is recorded as ``*_error``.
     """
-    from . import data
     from .recorder import jsonable
 
     offline = config.is_offline(params.get("offline"))
     out = {"offline": offline, "refresh": refresh or {"status": "skipped (offline)" if offline else "not run"}}
+    memo = {} if memo is None else memo
+    key = params.get("data_dir")
+    if key not in memo:
+        memo[key] = _case_provenance(key)
+    whole = memo[key]
+    out.update({k: v for k, v in whole.items() if k != "coverage"})
+    if "coverage" in whole:
+        cov = whole["coverage"]
+        out["coverage"] = jsonable(cov[cov["ticker"].isin(list(tickers))])
+    return out
+
+
+def _case_provenance(data_dir) -> dict:
+    """Snapshot vintage, coverage of every ticker, commodity vintage: each part or its error."""
+    from . import data
+    from .recorder import jsonable
+
+    out: dict = {}
     try:
-        out["snapshot_vintage"] = data.snapshot_vintage(params.get("data_dir")).get("vintage")
-        cov = data.coverage(params.get("data_dir"))
-        cov = cov[cov["ticker"].isin(list(tickers))]
-        out["coverage"] = jsonable(cov)
+        out["snapshot_vintage"] = data.snapshot_vintage(data_dir).get("vintage")
+        out["coverage"] = data.coverage(data_dir)
     except Exception as exc:  # documented: provenance must not fail a report; the error is recorded
         out["coverage_error"] = f"{type(exc).__name__}: {exc}"
     try:
         from .commodities import load_commodity_prices
 
-        px = load_commodity_prices(params.get("data_dir"))
+        px = load_commodity_prices(data_dir)
         out["commodity_vintage"] = jsonable(px.attrs.get("vintage"))
         out["commodity_source"] = px.attrs.get("source")
     except Exception as exc:  # documented: as above

@@ -251,7 +251,8 @@ class _Active:
     published: bool = False
 
 
-def _manifest(a: _Active, status: str, nbs: list, results: dict, refresh: dict | None, error: str | None = None):
+def _manifest(a: _Active, status: str, nbs: list, results: dict, refresh: dict | None, error: str | None = None,
+              memo: dict | None = None):
     from .index import key_numbers
 
     tickers, session = list(a.run.tickers), a.run.session
@@ -273,7 +274,7 @@ def _manifest(a: _Active, status: str, nbs: list, results: dict, refresh: dict |
         "started": a.started or now(),
         "finished": now(),
         "duration_s": round(time.monotonic() - (a.t0 or time.monotonic()), 2),
-        "data": data_provenance(a.run.params, tickers, refresh),
+        "data": data_provenance(a.run.params, tickers, refresh, memo=memo),
         "packages": package_versions(),
         "git": git_info(),
         "kernel": {"name": KERNEL_NAME, "python": sys.executable},
@@ -287,7 +288,7 @@ def _manifest(a: _Active, status: str, nbs: list, results: dict, refresh: dict |
     return m
 
 
-def _finish(a: _Active, out: Path, refresh: dict | None) -> dict:
+def _finish(a: _Active, out: Path, refresh: dict | None, memo: dict | None = None) -> dict:
     """Merge results, write the manifest, publish, release the lock, rebuild the index."""
     from .index import build_index
 
@@ -295,7 +296,7 @@ def _finish(a: _Active, out: Path, refresh: dict | None) -> dict:
     ok = all(n["status"] == "ok" for n in nbs)
     results = merge_results(a.staging, a.run.notebooks)
     atomic_write_text(a.staging / "results.json", json.dumps(results, indent=1))
-    manifest = _manifest(a, "ok" if ok else "failed", nbs, results, refresh)
+    manifest = _manifest(a, "ok" if ok else "failed", nbs, results, refresh, memo=memo)
     atomic_write_text(a.staging / "manifest.json", json.dumps(jsonable(manifest), indent=1))
     try:
         where = publish(a.staging, out, a.run.run_id, ok)
@@ -416,6 +417,7 @@ def run_reports(runs: list[Run], *, out=None, jobs: int = 1, timeout: float | No
     records: list[dict] = []
     stacks: dict[str, contextlib.ExitStack] = {}
     finished: set[str] = set()
+    memo: dict = {}  # provenance read once per data folder for all runs of this call
     running: list[tuple[object, _Active, str, float, dict]] = []
     bar = None
     try:
@@ -444,6 +446,7 @@ def run_reports(runs: list[Run], *, out=None, jobs: int = 1, timeout: float | No
         ctx = _worker_context()
         quiet = progress is False or (progress is None and not sys.stderr.isatty())
         bar = tqdm(total=len(queue), desc="notebooks", unit="nb", file=sys.stderr, disable=quiet, dynamic_ncols=True)
+        prefilled = False
         while queue or running:
             while queue and len(running) < jobs:
                 a, nb = queue.pop(0)
@@ -461,6 +464,10 @@ def run_reports(runs: list[Run], *, out=None, jobs: int = 1, timeout: float | No
                 atomic_write_text(tf, json.dumps(task))
                 proc = start_worker(ctx, str(tf), env, f"report:{nb}")
                 running.append((proc, a, nb, time.monotonic(), task))
+            if not prefilled:  # while the first kernels start: the provenance every manifest needs
+                prefilled = True
+                for dd in dict.fromkeys(a.run.params.get("data_dir") for a in active):
+                    data_provenance({"data_dir": dd}, (), memo=memo)
             time.sleep(0.05)
             still = []
             for proc, a, nb, t0, task in running:
@@ -495,7 +502,7 @@ def run_reports(runs: list[Run], *, out=None, jobs: int = 1, timeout: float | No
                 bar.set_postfix_str(f"{nb} {res['status']}")
                 if len(a.done) == len(a.run.notebooks):
                     shutil.rmtree(a.staging / ".work", ignore_errors=True)
-                    records.append(_finish(a, out, refresh))
+                    records.append(_finish(a, out, refresh, memo))
                     active.remove(a)
                     finished.add(a.run.run_id)
             running = still

@@ -8,6 +8,10 @@ Floors, for scale:
   What remains above it is the notebooks' own work (imports of pandas/scipy/matplotlib
   in each kernel, the studies, the figures).
 
+Bookkeeping rows (``--quick`` runs only these, in this process): planning one report (the
+case read once, parameters and data checked) and the recovery scan plus index rebuild that
+every run does first, over a reports folder of 200 runs.
+
 Every scenario runs the real ``potash-impact`` command in a fresh process, offline, into a
 temporary reports folder, like ``make report``. Run: ``python benchmarks/bench_report.py
 [--repeat N]``; prints a table (median of N).
@@ -74,10 +78,58 @@ def report(jobs: int, notebook_dir: Path | None = None) -> tuple[float, dict]:
         return wall, {n["name"]: n["duration_s"] for n in m["notebooks"]}
 
 
+def bookkeeping(repeat: int) -> list[tuple[str, float, str]]:
+    """Median seconds of planning one report and of recover + index over 200 runs."""
+    from analysis import case as case_mod
+    from analysis.index import build_index
+    from analysis.publish import recover
+    from analysis.runner import plan_run
+
+    os.environ["POTASH_IMPACT_OFFLINE"] = "1"
+    plan_run({"offline": True})  # imports and calendars, once
+    cold, warm = [], []
+    for _ in range(max(repeat, 5)):
+        case_mod.clear_cache()
+        t0 = time.perf_counter()
+        plan_run({"offline": True})
+        cold.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        plan_run({"offline": True, "model": "market_adjusted"})
+        warm.append(time.perf_counter() - t0)
+    rows = [("plan one report (case read)", statistics.median(cold), "validate, gate, run id"),
+            ("plan one more (case cached)", statistics.median(warm), "")]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        for i in range(200):
+            d = out / f"2025-12-13_event-{i:03d}_{i:07x}"
+            d.mkdir()
+            (d / "manifest.json").write_text(json.dumps({
+                "run_id": d.name, "status": "ok", "started": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}+00:00",
+                "event": {"event_id": f"event-{i:03d}", "timestamp": "2025-12-13"}, "nondefault": {"model": "market"},
+                "notebooks": [{"name": "event_study", "status": "ok", "html": True}],
+                "key": {"caar_treated": -0.01, "window": "(0,1)", "test": "placebo", "p_value": 0.2, "n": 4}}))
+        times = []
+        for _ in range(max(repeat, 5)):
+            t0 = time.perf_counter()
+            recover(out)
+            build_index(out)
+            times.append(time.perf_counter() - t0)
+        rows.append(("recover + index, 200 runs", statistics.median(times), ""))
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=1, help="runs per scenario (median reported)")
+    ap.add_argument("--quick", action="store_true", help="only the bookkeeping rows (no kernels)")
     ns = ap.parse_args(argv)
+
+    quick = bookkeeping(ns.repeat)
+    print(f"{'bookkeeping':<38}{'s':>8}  note")
+    for name, secs, note in quick:
+        print(f"{name:<38}{secs:>8.3f}  {note}")
+    if ns.quick:
+        return 0
 
     rows = []
     ks = [kernel_start() for _ in range(max(ns.repeat, 3))]
