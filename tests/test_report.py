@@ -429,3 +429,32 @@ def test_planning_a_report_reads_each_file_of_the_case_once(tmp_path, monkeypatc
     assert run.run_id.startswith("2025-12-13_us-potash-easing-2025_") and run.tickers[-1] == "SPY"
     assert {"case.toml", "events.csv", "universe.csv", "prices/SPY.csv", "prices/NTR.csv"} <= set(opened), opened
     assert max(opened.values()) == 1, {k: v for k, v in opened.items() if v > 1}
+
+
+def test_a_run_changes_no_process_wide_state(tiny, capsys):
+    """issue 10: import shortcuts and the kernel's environment stay in the worker processes."""
+    from tqdm import tqdm
+
+    env, interval = dict(os.environ), tqdm.monitor_interval
+    had = "rfc3987_syntax" in sys.modules
+    code, _, _ = run_tiny(capsys, tiny)
+    assert code == 0
+    assert dict(os.environ) == env and tqdm.monitor_interval == interval
+    assert ("rfc3987_syntax" in sys.modules) == had and sys.modules.get("rfc3987_syntax", 0) is not None
+
+
+def test_a_caller_script_without_a_main_guard_runs_once(tiny, tmp_path):
+    """Workers are forked from a fork server; they must not re-run the calling script."""
+    log = tmp_path / "ran.log"
+    script = tmp_path / "caller.py"
+    script.write_text(
+        "from analysis import cli\n"
+        f"open({str(log)!r}, 'a').write('ran\\n')\n"
+        f"code = cli.main(['report', '--offline', '--quiet', '--notebook-dir', {str(tiny['nbdir'])!r}, "
+        f"'--notebooks', 'tiny', '--out', {str(tiny['out'])!r}])\n"
+        "raise SystemExit(code)\n")
+    res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env=dict(os.environ, POTASH_IMPACT_OFFLINE="1"))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert log.read_text() == "ran\n"
+    assert json.loads((only_run_dir(tiny["out"]) / "manifest.json").read_text())["status"] == "ok"
