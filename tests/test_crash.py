@@ -407,3 +407,24 @@ def test_index_order_parameters_errors_and_n(state, capsys, monkeypatch, tmp_pat
     failed = html[html.index(f'{publish.FAILED_DIR}/'):]
     assert "RuntimeError: deliberate failure" in failed[:failed.index("</tr>")]
     assert html.count('<td class="num">4</td>') == 3  # n: the firms behind each headline (none when failed)
+
+
+def test_a_read_only_cache_keeps_a_successful_download(readonly, yf_stub, tmp_path, monkeypatch):
+    """A download that cannot be cached is still used (one warning naming the cache), never thrown away."""
+    import warnings
+
+    from conftest import synthetic_yf_frame
+
+    from analysis import data
+
+    cache = tmp_path / "ro-cache"
+    (cache / "prices").mkdir(parents=True)
+    readonly(cache)
+    yf_stub(synthetic_yf_frame(["YAR.OL"], periods=6))  # SYNTHETIC prices
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        p = data.load_prices(["YAR.OL"], "2025-12-01", "2025-12-08", validate=False, cache_dir=cache)
+    assert p.attrs["sources"] == {"YAR.OL": "yfinance"} and len(p) == 6
+    msgs = [str(x.message) for x in w]
+    assert any("not cached" in m and "Read-only file system" in m for m in msgs), msgs
+    assert list((cache / "prices").iterdir()) == []
