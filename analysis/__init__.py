@@ -86,6 +86,8 @@ _EXPORTS = {
     "KeyNumbers": "recorder",
     "capture_notes": "recorder",
     "conclusion": "narrative",
+    # presentation (issue 14): display tables, the Key findings box, the catalog's conclusion
+    "display_table": "present", "key_findings": "findings", "catalog_conclusion": "narrative",
     # report runner
     "plan_run": "runner",
     "run_reports": "runner",

@@ -55,6 +55,11 @@ CACHE_FILE = "commodity_prices.parquet"
 _CSV_MONTH_RE = re.compile(r"^\s*(\d{4})-(\d{2})\s*$")
 _FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _META_COLUMNS = ("month", "vintage")
+#: Documented breaks in the published series (data/COMMODITIES.md, data/SOURCES.md): kept as data so the
+#: charts can mark them (analysis.plots); one record per break: series, first month after it, what it is.
+SERIES_BREAKS = (
+    {"series": "phosphate_rock", "month": "2023-12", "label": "level break (347.5 to 152.5 $/mt), flat after"},
+)
 
 
 # --------------------------------------------------------------------------- the case's settings
@@ -429,6 +434,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "SERIES",
+    "SERIES_BREAKS",
     "primary_series",
     "resolve_series",
     "load_commodity_prices",

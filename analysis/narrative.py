@@ -19,6 +19,15 @@ The conclusion (:func:`conclusion`)
   each, when given.
 * The last sentence reminds the reader how few firms stand behind the numbers.
 
+The catalog's conclusion (:func:`catalog_conclusion`)
+-----------------------------------------------------
+* One vote per cluster of overlapping events (``CatalogStudy.sign_consistency``). For
+  each kind of news, the votes in which the treated firms (and the treated-minus-control
+  difference) moved the expected way are stated as a count and judged against a fair
+  coin by the exact two-sided sign test (:func:`sign_test_p`).
+* With the catalog table, the events whose placebo p is below ``alpha`` are counted
+  against the number chance alone gives. Votes are not independent: the text says so.
+
 Conventions
 -----------
 * Percentages are signed, with two decimals (``-4.34%``). p-values have three decimals.
@@ -425,135 +434,140 @@ def conclusion(*, event: dict, session, tests, window: str, main_test: str, trea
     return " ".join(out)
 
 
-# --------------------------------------------------------------------------- headers and notes
-def case_header(case, params: dict) -> str:
-    """The opening line of every notebook: which case, which groups, which event.
+# --------------------------------------------------------------------------- the catalog's conclusion
+def sign_test_p(k: int, n: int) -> float:
+    """Two-sided exact sign test: how often ``n`` fair coin flips split at least as unevenly as ``k`` of ``n``.
 
     Parameters
     ----------
-    case : analysis.case.Case
-        The loaded case (its ``settings``: ``title``, ``name``, ``commodity``).
-    params : dict
-        :func:`analysis.params.resolve`'s output (``treated``, ``treated_tickers``,
-        ``control``, ``control_tickers``, ``benchmark``, ``event_record``, ``session``).
+    k, n : int
+        Successes and trials, ``0 <= k <= n``, ``n >= 1``.
 
     Returns
     -------
-    str
-        Markdown; every value read from data is escaped with :func:`md_escape`.
+    float
+        ``min(1, 2 * P(X <= min(k, n - k)))`` for ``X ~ Binomial(n, 1/2)`` (the
+        distribution is symmetric, so this is the usual two-sided binomial p).
+
+    Raises
+    ------
+    ReportError
+        ``k`` or ``n`` out of range.
 
     Examples
     --------
-    >>> from analysis.case import Case
-    >>> from analysis.params import resolve
-    >>> print(case_header(Case.load(), resolve(offline=True)))  # doctest: +ELLIPSIS
-    **Case:** Belarusian potash sanctions and the fertilizer equities (potash; commodity potash). ...
+    >>> sign_test_p(4, 4), sign_test_p(6, 8), sign_test_p(2, 4)
+    (0.125, 0.2890625, 1.0)
     """
-    import pandas as pd
-
-    s = case.settings
-
-    def group(role: str) -> str:
-        name, tickers = params.get(role), params.get(f"{role}_tickers") or []
-        label = f"{name}: " if isinstance(name, str) else ""
-        return md_escape(label + ", ".join(tickers))
-
-    ev = params.get("event_record") or {}
-    title = s.title or s.name or "case"
-    facts = "; ".join(x for x in (s.name, f"commodity {s.commodity}" if s.commodity else None) if x)
-    return (
-        f"**Case:** {md_escape(title)}" + (f" ({md_escape(facts)})" if facts else "") + ". "
-        f"**Treated** {group('treated')}; **control** {group('control')}; "
-        f"**benchmark** {md_escape(params.get('benchmark'))}. "
-        f"**Event:** {md_escape(ev.get('event_id'))}, {md_escape(ev.get('title') or '')} "
-        f"(announced {md_escape(ev.get('timestamp'))} UTC; day 0 = {pd.Timestamp(params['session']).date()})."
-    )
+    if isinstance(k, bool) or isinstance(n, bool) or int(k) != k or int(n) != n or not 0 <= k <= n or n < 1:
+        raise ReportError(f"sign test: need 0 <= k <= n and n >= 1 whole numbers, got k={k!r}, n={n!r}")
+    k, n = int(k), int(n)
+    tail = sum(math.comb(n, i) for i in range(min(k, n - k) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
 
 
-def catalog_header(study, window: str) -> str:
-    """The catalog notebook's header: coverage, main window and the firms used per event.
+def _coin(k: int, n: int, alpha: float) -> str:
+    """How a k-of-n split reads against a fair coin, with its sign-test p."""
+    p = sign_test_p(k, n)
+    tail = f"(sign test p = {_p(p)})"
+    if 2 * k == n:
+        return f"an even split, exactly what a coin flip gives {tail}"
+    if p < alpha:
+        return f"{'more' if 2 * k > n else 'less'} often than a coin flip would give at the {_level(alpha)} level {tail}"
+    if k in (0, n):
+        return (f"{'every' if k else 'no'} time, but with {n} vote{'s' if n != 1 else ''} even that is not "
+                f"distinguishable from a coin flip {tail}")
+    return f"not distinguishable from a coin flip {tail}"
+
+
+def catalog_conclusion(consistency, *, window: str, n_events: int, n_covered: int, table=None,
+                       alpha: float = DEFAULT_ALPHA) -> str:
+    """The event catalog's conclusion: how often each kind of news moved the treated firms the expected way.
 
     Parameters
     ----------
-    study : analysis.catalog_study.CatalogStudy
-        The catalog-wide study.
+    consistency : pandas.DataFrame
+        ``CatalogStudy.sign_consistency(window)``: per kind ``expected_sign, n_votes,
+        share_expected_treated, share_expected_diff`` (one vote per cluster of overlapping
+        events).
     window : str
         The main window label.
+    n_events, n_covered : int
+        Catalog events, and those the data covers.
+    table : pandas.DataFrame, optional
+        ``CatalogStudy.to_frame(window)``: with it, the sentence also counts the covered
+        events whose treated-minus-control placebo p is below ``alpha``.
+    alpha : float
+        The significance level of every judgement.
 
     Returns
     -------
     str
-        Markdown, data escaped with :func:`md_escape`. The groups are stated from each
-        event's result, so an event whose control lost a firm says so.
+        One paragraph. Each share is stated as a count (``6 of 8``) and judged against a
+        fair coin by the exact sign test (:func:`sign_test_p`); nothing more is claimed.
+
+    Raises
+    ------
+    ReportError
+        ``alpha`` not in (0, 1), or a share that is not a whole number of votes.
 
     Examples
     --------
-    >>> header = catalog_header(study, "(0,1)")   # doctest: +SKIP
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"kind": ["easing"], "expected_sign": [-1], "n_votes": [4],
+    ...                   "share_expected_treated": [1.0], "share_expected_diff": [0.5]})
+    >>> text = catalog_conclusion(c, window="(0,1)", n_events=5, n_covered=5)
+    >>> "moved the expected way (down) in 4 of 4 votes" in text
+    True
     """
-    table = study.to_frame(window)
-    s = study.settings
-    want_t, want_c = list(s.get("treated") or []), list(s.get("control") or [])
-    combos: dict[tuple, list[str]] = {}
-    for _, r in table[table["status"] == "ok"].iterrows():
-        res = study.results.get(r["event_id"])
-        gone = excluded_in(getattr(res, "excluded", None), window) if res is not None else {}
-        key = tuple(tuple(f for f in g if f not in gone) for g in (want_t, want_c)) + (
-            tuple(f for f in want_t + want_c if f in gone),)
-        combos.setdefault(key, []).append(str(r["event_id"]))
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise ReportError(f"catalog conclusion: alpha={alpha!r} must be a level strictly between 0 and 1")
+    if not n_covered:
+        return (f"None of the {n_events} catalog events is covered by the data, so the catalog says nothing "
+                f"about the treated firms.")
+    covered = (f"All {n_events} catalog events are" if n_covered == n_events
+               else f"Of the {n_events} catalog events, {n_covered} {'is' if n_covered == 1 else 'are'}")
+    out = [f"{covered} covered by the data; over days {window} each cluster of overlapping events votes once."]
+    for r in consistency.to_dict(orient="records"):
+        kind, n = r["kind"], int(r["n_votes"]) if _finite(r.get("n_votes")) else 0
+        if not n:
+            out.append(f"No {kind} event is covered, so there is no {kind} vote.")
+            continue
+        counts = []
+        for col in ("share_expected_treated", "share_expected_diff"):
+            k = float(r[col]) * n
+            if not _finite(r[col]) or abs(k - round(k)) > 1e-6:
+                raise ReportError(f"catalog conclusion: {col}={r[col]!r} is not a whole number of {n} votes")
+            counts.append(int(round(k)))
+        (kt, kd), way = counts, "up" if int(r["expected_sign"]) > 0 else "down"
+        out.append(
+            f"For {kind} news, the treated firms moved the expected way ({way}) in {kt} of {n} vote"
+            f"{'s' if n != 1 else ''}: {_coin(kt, n, alpha)}; against the control firms, the difference moved "
+            f"the expected way in {kd} of {n}: {_coin(kd, n, alpha)}."
+        )
+    if table is not None and "p_placebo" in table.columns:
+        ok = table[table["status"] == "ok"]
+        m = int((ok["p_placebo"].astype(float) < alpha).sum())
+        out.append(
+            f"Event by event, {m} of {len(ok)} covered events have a treated-minus-control placebo p below "
+            f"{_level(alpha)} (about {alpha * len(ok):.1f} would by chance alone)."
+        )
+    out.append("Events of one kind share news and firms, so the votes are not independent draws: read these "
+               "counts as a description of the catalog, not as a test of each event.")
+    return " ".join(out)
 
-    def sample(used_t, used_c, dropped) -> str:
-        text = f"treated {', '.join(used_t) or 'no firm'}; control {', '.join(used_c) or 'no firm'}"
-        return text + (f" ({', '.join(dropped)} excluded; see the sample notes)" if dropped else "")
 
-    head = (f"{study.n_covered} of {study.n_events} catalog events covered by the data; main window "
-            f"{md_escape(window)}.")
-    if len(combos) <= 1:
-        only = next(iter(combos), None)
-        return head + ("" if only is None else f" Every covered event uses {md_escape(sample(*only))}.")
-    lines = [head, "", "Firms used per event (a firm without enough data for an event is excluded from it):", ""]
-    for key, ids in combos.items():
-        lines.append(f"- {md_escape(sample(*key))}: {len(ids)} event{'' if len(ids) == 1 else 's'} "
-                     f"({md_escape(', '.join(ids))})")
-    return "\n".join(lines)
-
-
-def sensitivity_notes(sens, min_months: int | None = None) -> list[str]:
-    """Notes on firms whose commodity betas rest on a short history.
-
-    Parameters
-    ----------
-    sens : sensitivity result
-        The result of :func:`analysis.potash_sensitivity` (``to_frame()`` with ``ticker``,
-        ``nobs``, ``first_month``; ``window`` the rolling window in months).
-    min_months : int, optional
-        Fewer months than this makes a note; default the result's rolling window.
-
-    Returns
-    -------
-    list of str
-
-    Examples
-    --------
-    >>> notes = sensitivity_notes(sens)   # doctest: +SKIP
-    """
-    own = getattr(sens, "notes", None)
-    if own is not None and not callable(own) and min_months is None:
-        return list(own)
-    limit = int(min_months if min_months is not None else getattr(sens, "window", 36))
-    df = sens.to_frame()
-    return [
-        f"{r.ticker} has only {int(r.nobs)} months of data (from {r.first_month}), fewer than {limit}: "
-        f"its betas are imprecise"
-        for r in df.itertuples() if int(r.nobs) < limit
-    ]
+#: names that moved to other modules and are still answered here: name -> module
+_MOVED = {"text_html": "present", "notes_html": "present", "case_header": "headers", "catalog_header": "headers",
+          "sensitivity_notes": "headers"}
 
 
 def __getattr__(name: str):
-    """``text_html`` and ``notes_html`` moved to :mod:`analysis.present`; still importable from here."""
-    if name in ("text_html", "notes_html"):
-        from . import present
+    """Names that moved (:data:`_MOVED`) stay importable from here."""
+    if name in _MOVED:
+        import importlib
 
-        return getattr(present, name)
+        return getattr(importlib.import_module(f".{_MOVED[name]}", __package__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -561,6 +575,8 @@ __all__ = [
     "ROBUST_TESTS",
     "DEFAULT_ALPHA",
     "conclusion",
+    "catalog_conclusion",
+    "sign_test_p",
     "robust_agreement",
     "excluded_records",
     "excluded_in",

@@ -4,16 +4,115 @@ Pure drawing (alphalens' ``plotting.py`` is the model): the numbers come from th
 results objects and tables of the computing modules; nothing is estimated here. The
 CAAR figure's grey band is the null band of :meth:`analysis.eventstudy.EventStudyResult.caar_band`
 (centred on zero, so a path outside it is unusual at 5%).
+
+Figures that explain themselves
+-------------------------------
+* a title in plain words (long titles wrap, :func:`wrap_title`), axis labels with units;
+* a source line under the plot (``source=``; :func:`add_source`), e.g. "Source: World
+  Bank Pink Sheet, May 2026 release; later months from the June 2026 release", built
+  from the data's vintage (:func:`analysis.findings.commodity_source`);
+* event markers carry a number; :func:`event_legend` is the table under the figure that
+  says which number is which event; documented breaks of a series
+  (:data:`analysis.commodity_data.SERIES_BREAKS`) are marked and annotated;
+* one palette: the same group has the same colour in every figure
+  (:data:`GROUP_COLORS`: treated, control, benchmark, donors, difference; event kinds
+  :data:`KIND_COLORS`);
+* one size: :data:`FIGSIZE` (8 x 4.5 inches; a figure with one row per item grows in
+  height only), saved at 150 dpi by :meth:`analysis.recorder.Recorder.figure`.
 """
 
 from __future__ import annotations
+
+import textwrap
 
 import matplotlib.pyplot as plt
 
 from .distributions import t_quantile
 
+#: the one size of a single-panel figure, inches (1200 x 675 px at 150 dpi)
+FIGSIZE = (8.0, 4.5)
+#: one colour per role, in every figure (Okabe-Ito, readable by colour-blind readers)
+GROUP_COLORS = {
+    "treated": "#0072b2",     # blue
+    "control": "#e69f00",     # orange
+    "benchmark": "#555555",   # dark grey
+    "donors": "#b3b3b3",      # light grey
+    "difference": "#000000",  # black: treated minus control
+    "other": "#cc79a7",       # any further group
+}
+#: Event colours by catalog kind (anything else: :data:`GROUP_COLORS` "other").
+KIND_COLORS = {"easing": "#009e73", "tightening": "#d55e00", "confounder": "#7f7f7f"}
+#: rows the event numbers are staggered over, above the plot
+LABEL_ROWS = 3
 
-def plot_caar(res, ax=None, level=0.95, *, title=None, pct=True):
+
+def _kind_color(kind) -> str:
+    return KIND_COLORS.get(str(kind), GROUP_COLORS["other"])
+
+
+def role_colors(groups, roles=None) -> dict:
+    """Colour of each group name: its role's colour from :data:`GROUP_COLORS`.
+
+    Parameters
+    ----------
+    groups : sequence of str
+        Group names in order of appearance.
+    roles : dict, optional
+        ``group -> role`` (``treated``, ``control``, ``benchmark``, ``donors``); default:
+        the first group is treated, the second control, the rest "other".
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> role_colors(["potash producer", "nitrogen control"])["potash producer"] == GROUP_COLORS["treated"]
+    True
+    """
+    groups = list(dict.fromkeys(groups))
+    if roles is None:
+        roles = dict(zip(groups, ("treated", "control")))
+    return {g: GROUP_COLORS.get(roles.get(g, "other"), GROUP_COLORS["other"]) for g in groups}
+
+
+def wrap_title(text: str, width: int = 72) -> str:
+    """A title wrapped onto lines of at most ``width`` characters (never cut).
+
+    Examples
+    --------
+    >>> wrap_title("a " * 50).count("\\n")
+    1
+    """
+    return textwrap.fill(str(text).strip(), width=width, break_long_words=False, break_on_hyphens=False)
+
+
+def add_source(fig, text: str | None) -> None:
+    """The source line under a figure: small grey text, left-aligned, wrapped (``gid="source"``).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    text : str or None
+        "Source: ..." is prefixed unless the text starts with it; ``None`` adds nothing.
+    """
+    if not text:
+        return
+    text = str(text).strip()
+    if not text.lower().startswith("source"):
+        text = "Source: " + text
+    fig.supxlabel(textwrap.fill(text, 130), x=0.01, ha="left", fontsize=7, color="#555555", gid="source")
+
+
+def _new(ax, figsize=FIGSIZE):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    else:
+        fig = ax.figure
+    return fig, ax
+
+
+def plot_caar(res, ax=None, level=0.95, *, title=None, pct=None, source=None):
     """The CAAR path of an event study with its null band; returns the Figure.
 
     Parameters
@@ -26,8 +125,11 @@ def plot_caar(res, ax=None, level=0.95, *, title=None, pct=True):
     level : float
         Coverage of the band.
     title : str, optional
-    pct : bool
-        Plot in percent.
+        Default: "Cumulative abnormal <measure> around <date>" (wrapped when long).
+    pct : bool, optional
+        Plot in percent; default: only when the measure (``res.measure``) is a return.
+    source : str, optional
+        The source line under the figure (:func:`add_source`).
 
     Returns
     -------
@@ -40,7 +142,7 @@ def plot_caar(res, ax=None, level=0.95, *, title=None, pct=True):
     portfolio AR over the estimation window. It is centred on zero, not on the path, so
     a path point outside it is unusual at ``1 - level``. The path uses the firms
     observed on every day of the event span (``res.path_firms``), named in the legend.
-    Day 0 is marked.
+    Day 0 is marked. Colours: :data:`GROUP_COLORS`.
 
     Examples
     --------
@@ -50,10 +152,9 @@ def plot_caar(res, ax=None, level=0.95, *, title=None, pct=True):
     >>> fig.axes[0].get_legend_handles_labels()[1]
     ['CAAR (NTR, MOS)', '95% null band (H0: no abnormal return)']
     """
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4))
-    else:
-        fig = ax.figure
+    fig, ax = _new(ax)
+    measure = str(getattr(res, "measure", None) or "return")
+    pct = (measure == "return") if pct is None else pct
     path = res.caar_path
     band = res.caar_band(level)
     scale = 100.0 if pct else 1.0
@@ -61,32 +162,29 @@ def plot_caar(res, ax=None, level=0.95, *, title=None, pct=True):
     firms = res.path_firms
     if hasattr(path, "columns"):  # group comparison: treated, control, diff
         for col, style in (("treated", "-"), ("control", "--")):
-            ax.plot(days, path[col] * scale, style, label=f"{col} CAAR ({', '.join(firms[col])})")
-        main, label = path["diff"], "treated - control"
+            ax.plot(days, path[col] * scale, style, color=GROUP_COLORS[col],
+                    label=f"{col} CAAR ({', '.join(firms[col])})")
+        main, label, color = path["diff"], "treated - control", GROUP_COLORS["difference"]
     else:
-        main, label = path, f"CAAR ({', '.join(firms)})"
-    ax.plot(days, main * scale, "-o", color="black", ms=3, label=label)
+        main, label, color = path, f"CAAR ({', '.join(firms)})", GROUP_COLORS["treated"]
+    ax.plot(days, main * scale, "-o", color=color, ms=3, label=label)
     ax.fill_between(days, band["lower"] * scale, band["upper"] * scale, color="grey", alpha=0.25,
-                    label=f"{level:.0%} null band (H0: no abnormal return)")
+                    label=f"{level:.0%} null band (H0: no abnormal {measure})")
     ax.axhline(0.0, color="grey", lw=0.8)
     ax.axvline(0.0, color="red", lw=0.8, ls=":")
-    ax.set_xlabel(f"relative session (0 = event day); firms observed on every day {days[0]:+d}..{days[-1]:+d}")
-    ax.set_ylabel("cumulative abnormal return" + (" (%)" if pct else ""))
     date = getattr(res, "event_date", None)
-    ax.set_title(title if title is not None else (f"CAAR around {date.date()}" if date is not None else "CAAR"))
+    day0 = f" (day 0 = {date.date()})" if date is not None else ""
+    ax.set_xlabel(f"trading day relative to the event{day0}; firms observed on every day "
+                  f"{days[0]:+d}..{days[-1]:+d}")
+    ax.set_ylabel(f"cumulative abnormal {measure}" + (" (%)" if pct else ""))
+    default = f"Cumulative abnormal {measure}" + (f" around {date.date()}" if date is not None else "")
+    ax.set_title(wrap_title(title if title is not None else default))
     ax.legend(loc="best", fontsize="small")
+    add_source(fig, source)
     return fig
 
 
-# --------------------------------------------------------------------------- issue 4: commodities, catalog
-#: Event colours by catalog kind (anything else: blue).
-KIND_COLORS = {"easing": "tab:green", "tightening": "tab:red", "confounder": "tab:gray"}
-
-
-def _kind_color(kind) -> str:
-    return KIND_COLORS.get(str(kind), "tab:blue")
-
-
+# --------------------------------------------------------------------------- commodities, catalog
 def _month_x(index):
     """Plot position of monthly averages: the middle of the month (15th), as Timestamps."""
     import pandas as pd
@@ -96,21 +194,101 @@ def _month_x(index):
     return pd.DatetimeIndex(index)
 
 
-def plot_commodity_prices(prices, events=None, series=None, *, ax=None, title=None):
-    """Monthly fertilizer prices (one line per series) with catalog events as vertical lines.
+def _span(prices):
+    """First and last day the monthly frame covers."""
+    import pandas as pd
 
-    ``prices``: :func:`analysis.commodities.load_commodity_prices` frame (PeriodIndex; each
-    monthly average is drawn at mid-month). ``events``: catalog frame with ``date`` and
-    ``kind`` (and ``event_id``); each event is an ``axvline`` coloured by kind
-    (:data:`KIND_COLORS`), one legend entry per kind. ``series``: columns to draw
-    (default all).
+    idx = prices.index
+    if isinstance(idx, pd.PeriodIndex):
+        return idx.min().start_time.normalize(), idx.max().end_time.normalize()
+    return pd.Timestamp(idx.min()), pd.Timestamp(idx.max())
+
+
+def event_legend(events, prices=None):
+    """The table under a figure whose event markers are numbered: number, date, kind, event, title.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Catalog rows (``event_id, date, kind``, and ``title`` when present), as passed to
+        :func:`plot_commodity_prices`.
+    prices : pandas.DataFrame, optional
+        The plotted monthly frame: only events inside its span are numbered (as drawn).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``no, date, kind, event_id, title``, in date order: the numbers the figure shows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"event_id": ["b", "a"], "date": ["2025-12-13", "2021-06-21"], "kind": ["easing", "x"]})
+    >>> event_legend(ev)[["no", "event_id"]].values.tolist()
+    [[1, 'a'], [2, 'b']]
     """
     import pandas as pd
 
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(9, 4.5))
-    else:
-        fig = ax.figure
+    if events is None or not len(events):
+        return pd.DataFrame(columns=["no", "date", "kind", "event_id", "title"])
+    ev = events.copy()
+    ev["date"] = pd.to_datetime(ev["date"])
+    if prices is not None and len(prices):
+        lo, hi = _span(prices)
+        ev = ev[(ev["date"] >= lo) & (ev["date"] <= hi)]
+    ev = ev.sort_values(["date", "event_id"], kind="stable").reset_index(drop=True)
+    out = pd.DataFrame({"no": range(1, len(ev) + 1), "date": ev["date"].dt.date, "kind": ev["kind"].astype(str),
+                        "event_id": ev["event_id"].astype(str)})
+    out["title"] = ev["title"].astype(str).to_numpy() if "title" in ev.columns else ""
+    return out
+
+
+def _breaks(series_cols, prices):
+    from .commodity_data import SERIES_BREAKS
+
+    return [b for b in SERIES_BREAKS if b["series"] in series_cols]
+
+
+def plot_commodity_prices(prices, events=None, series=None, *, ax=None, title=None, source=None, breaks=None):
+    """Monthly commodity prices (one line per series) with numbered catalog events; returns the Figure.
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame
+        :func:`analysis.commodity_data.load_commodity_prices` frame (PeriodIndex; each
+        monthly average is drawn at mid-month; ``attrs["vintage"]`` gives the source line).
+    events : pandas.DataFrame, optional
+        Catalog frame with ``date`` and ``kind`` (and ``event_id``): each event inside the
+        plotted span is a dashed vertical line coloured by kind (:data:`KIND_COLORS`, one
+        legend entry per kind) with its number above the plot, staggered over
+        :data:`LABEL_ROWS` rows; :func:`event_legend` is the key. A single event is
+        labelled with its id.
+    series : str or list of str, optional
+        Columns to draw (default all).
+    ax : matplotlib Axes, optional
+    title : str, optional
+    source : str, optional
+        The source line; default from the frame's vintage (:func:`analysis.findings.commodity_source`).
+    breaks : list of dict, optional
+        Documented breaks to mark (``series, month, label``); default
+        :data:`analysis.commodity_data.SERIES_BREAKS` of the drawn series.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Markers carry ``gid="event:<id>"``, their numbers ``gid="event-label:<id>"``, a
+        break ``gid="break:<series>:<month>"``.
+
+    Raises
+    ------
+    ValueError
+        A requested series is not a column.
+    """
+    import pandas as pd
+
+    from .findings import commodity_source
+
+    fig, ax = _new(ax)
     cols = list(prices.columns) if series is None else ([series] if isinstance(series, str) else list(series))
     missing = [c for c in cols if c not in prices.columns]
     if missing:
@@ -118,30 +296,65 @@ def plot_commodity_prices(prices, events=None, series=None, *, ax=None, title=No
     x = _month_x(prices.index)
     for c in cols:
         ax.plot(x, prices[c].to_numpy(dtype=float), label=str(c), lw=1.6)
-    if events is not None and len(events):
-        seen = set()
-        for ev in events.to_dict("records"):
-            kind = ev.get("kind")
-            label = f"{kind} event" if kind not in seen else "_nolegend_"
-            seen.add(kind)
-            ax.axvline(pd.Timestamp(ev["date"]), color=_kind_color(kind), lw=0.9, ls="--", alpha=0.8, label=label,
-                       gid=f"event:{ev.get('event_id', '')}")
+    legend = event_legend(events, prices) if events is not None else event_legend(None)
+    seen = set()
+    for row in legend.to_dict("records"):
+        kind, eid = row["kind"], row["event_id"]
+        label = f"{kind} event" if kind not in seen else "_nolegend_"
+        seen.add(kind)
+        when = pd.Timestamp(row["date"])
+        ax.axvline(when, color=_kind_color(kind), lw=0.9, ls="--", alpha=0.8, label=label, gid=f"event:{eid}")
+        text = str(row["no"]) if len(legend) > 1 else eid  # one event: its id, no key needed
+        ax.annotate(text, xy=(when, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(0, 2 + 8 * ((row["no"] - 1) % LABEL_ROWS)), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=6.5, color=_kind_color(kind), gid=f"event-label:{eid}")
+    for b in (breaks if breaks is not None else _breaks(cols, prices)):
+        m = pd.Period(b["month"], "M")
+        if b["series"] in cols and m in prices.index:
+            y = float(prices.loc[m, b["series"]])
+            at = _month_x(pd.PeriodIndex([m]))[0]
+            ax.scatter([at], [y], marker="v", s=36, color="#333333", zorder=3, gid=f"break-point:{b['series']}:{m}")
+            text = textwrap.fill(f"{b['series'].replace('_', ' ')}, {m.strftime('%b %Y')}: {b['label']}", 40)
+            note = ax.annotate(text, xy=(at, y),
+                               xytext=(6, 7), textcoords="offset points", ha="left", va="bottom", fontsize=7,
+                               color="#333333", gid=f"break:{b['series']}:{m}")
+            note.set_in_layout(False)
     ax.set_xlabel("month (monthly average, drawn at mid-month)")
     ax.set_ylabel("US$ per metric tonne (nominal)")
-    vint = prices.attrs.get("vintage")
-    ax.set_title(title if title is not None else "World Bank Pink Sheet fertilizer prices"
-                 + (f" (vintage {vint})" if vint else ""))
+    default = "Monthly fertilizer prices" + (" and the catalog's events (numbered)" if len(legend) else "")
+    ax.set_title(wrap_title(title if title is not None else default), pad=8 + 8 * LABEL_ROWS if len(legend) else 6)
     ax.legend(loc="best", fontsize="small", ncol=2)
+    add_source(fig, source if source is not None else commodity_source(prices.attrs))
     return fig
 
 
-def plot_group_caar(paths, *, event_ids=None, ncols=3, pct=True, title=None):
-    """Producer-vs-control CAAR paths, one panel per event; returns the Figure.
+def plot_group_caar(paths, *, event_ids=None, ncols=3, pct=True, title=None, source=None):
+    """Treated-vs-control CAAR paths, one panel per event; returns the Figure.
 
-    ``paths``: tidy frame ``event_id, day, treated, control`` (e.g.
-    :meth:`analysis.catalog_study.CatalogStudy.caar_paths`), or a ``CatalogStudy``.
-    Each panel draws the treated (producers) and control portfolio CAAR against the
-    relative session, with day 0 marked.
+    Parameters
+    ----------
+    paths : pandas.DataFrame or CatalogStudy
+        Tidy frame ``event_id, day, treated, control`` (e.g.
+        :meth:`analysis.catalog_study.CatalogStudy.caar_paths`), or a ``CatalogStudy``.
+    event_ids : list of str, optional
+        The events to draw (default all).
+    ncols : int
+        Panels per row.
+    pct : bool
+        Plot in percent.
+    title, source : str, optional
+        Figure title and source line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per event, titled with its id: the treated and control portfolio CAAR
+        (:data:`GROUP_COLORS`) against the trading day, day 0 marked.
+
+    Raises
+    ------
+    ValueError
+        No path to draw.
     """
     import math
 
@@ -154,74 +367,119 @@ def plot_group_caar(paths, *, event_ids=None, ncols=3, pct=True, title=None):
         raise ValueError("no CAAR paths to plot: the study covered none of the events")
     ncols = max(1, min(int(ncols), len(ids)))
     nrows = math.ceil(len(ids) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.8 * nrows), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(FIGSIZE[0], 2.6 * nrows + 0.6), sharey=True, squeeze=False,
+                             layout="constrained")
     scale = 100.0 if pct else 1.0
     flat = axes.ravel()
     for ax, eid in zip(flat, ids):
         p = paths[paths["event_id"] == eid]
-        ax.plot(p["day"].to_numpy(), p["treated"].to_numpy(dtype=float) * scale, "-o", ms=3, label="producers")
-        ax.plot(p["day"].to_numpy(), p["control"].to_numpy(dtype=float) * scale, "--s", ms=3, label="controls")
+        ax.plot(p["day"].to_numpy(), p["treated"].to_numpy(dtype=float) * scale, "-o", ms=3,
+                color=GROUP_COLORS["treated"], label="treated")
+        ax.plot(p["day"].to_numpy(), p["control"].to_numpy(dtype=float) * scale, "--s", ms=3,
+                color=GROUP_COLORS["control"], label="control")
         ax.axhline(0.0, color="grey", lw=0.7)
         ax.axvline(0.0, color="red", lw=0.7, ls=":")
         ax.set_title(str(eid), fontsize="small")
-        ax.set_xlabel("relative session")
+        ax.set_xlabel("trading day")
         ax.set_ylabel("CAAR" + (" (%)" if pct else ""))
     for ax in flat[len(ids):]:
         ax.set_visible(False)
     flat[0].legend(fontsize="x-small", loc="best")
-    if title is not None:
-        fig.suptitle(title)
-    fig.tight_layout()
+    fig.suptitle(wrap_title(title if title is not None else "Treated and control CAAR around each catalog event"))
+    add_source(fig, source)
     return fig
 
 
-def plot_sensitivity(table, *, level=0.95, ax=None, title=None):
+def plot_sensitivity(table, *, level=0.95, ax=None, title=None, roles=None, treated=None, control=None,
+                     source=None):
     """Commodity betas per firm as bars with HAC confidence error bars; returns the Figure.
 
-    ``table``: :meth:`analysis.sensitivity.CommoditySensitivity.to_frame` (``ticker,
-    group, beta_<series>, se_<series>, nobs``; the series is ``table.attrs["series"]``,
-    default ``"potash"``). Error bars are ``± t_{nobs-3}(level) * se``, the same Student-t
-    the p-values use; bars are coloured by group and labelled with ``n``.
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :meth:`analysis.sensitivity.CommoditySensitivity.to_frame` (``ticker, group,
+        beta_<series>, se_<series>, nobs``; the series is ``table.attrs["series"]``,
+        default ``"potash"``).
+    level : float
+        Coverage of the error bars: ``± t_{nobs-3}(level) * se``, the same Student-t the
+        p-values use.
+    ax : matplotlib Axes, optional
+    title : str, optional
+    roles : dict, optional
+        ``group -> role`` for the colours (:func:`role_colors`; default: the first group
+        treated, the second control).
+    treated, control : list of str, optional
+        The study's groups as tickers: their universe groups take the treated and control
+        colours (instead of ``roles``).
+    source : str, optional
+        The source line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Bars coloured by group role and labelled with ``n`` (months).
     """
     import numpy as np
 
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4))
-    else:
-        fig = ax.figure
+    fig, ax = _new(ax)
     groups = list(dict.fromkeys(table["group"]))
-    palette = ["tab:red", "tab:blue", "tab:orange", "tab:purple", "tab:brown"]
-    colors = {g: palette[i % len(palette)] for i, g in enumerate(groups)}
+    if roles is None and (treated or control):
+        by = dict(zip(table["ticker"], table["group"]))
+        roles = {by[t]: "control" for t in control or [] if t in by} | {by[t]: "treated" for t in treated or [] if t in by}
+    colors = role_colors(groups, roles)
     series = table.attrs.get("series", "potash")
     beta = table[f"beta_{series}"].to_numpy(dtype=float)
     se = table[f"se_{series}"].to_numpy(dtype=float)
     nobs = table["nobs"].to_numpy(dtype=float)
     q = t_quantile(0.5 + level / 2.0, nobs - 3)
     x = np.arange(len(table))
-    bars = ax.bar(x, beta, yerr=q * se, capsize=4, color=[colors[g] for g in table["group"]])
+    ax.bar(x, beta, yerr=q * se, capsize=4, color=[colors[g] for g in table["group"]])
     for g in groups:
         ax.bar([], [], color=colors[g], label=str(g))  # legend handle per group
     for xi, b, n in zip(x, beta, nobs):
         ax.annotate(f"n={int(n)}", (xi, 0), xytext=(0, -12 if b >= 0 else 4), textcoords="offset points",
                     ha="center", fontsize="x-small")
-    del bars
     ax.axhline(0.0, color="grey", lw=0.8)
     ax.set_xticks(x, list(table["ticker"]))
-    ax.set_xlabel("firm")
+    ax.set_xlabel("firm (n = months of returns behind the estimate)")
     ax.set_ylabel(f"beta on monthly {series} price change")
-    ax.set_title(title if title is not None else f"{series.capitalize()} sensitivity ({level:.0%} HAC intervals)")
+    default = (f"How each firm's monthly return moves with the {series} price "
+               f"(beta, {level:.0%} HAC intervals)")
+    ax.set_title(wrap_title(title if title is not None else default))
     ax.legend(fontsize="small", loc="best")
+    add_source(fig, source)
     return fig
 
 
-def plot_forest(table, window="(0,1)", *, value="diff", pct=True, ax=None, title=None):
-    """Forest plot of one window's CAAR per catalog event with its confidence interval.
+def plot_forest(table, window="(0,1)", *, value="diff", pct=True, ax=None, title=None, source=None):
+    """Forest plot of one window's CAAR per catalog event with its confidence interval; returns the Figure.
 
-    ``table``: :meth:`analysis.catalog_study.CatalogStudy.to_frame`. ``value="diff"``
-    draws producers minus controls with ``ci_low``/``ci_high``; ``value="caar_treated"``
-    the producers' CAAR with ``ci_treated_low``/``ci_treated_high``. One row per event,
-    first event at the top; markers coloured by kind; events the data does not cover
-    keep their row, marked "insufficient data".
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :meth:`analysis.catalog_study.CatalogStudy.to_frame`.
+    window : str
+        The window label.
+    value : str
+        ``"diff"``: treated minus control with ``ci_low``/``ci_high``;
+        ``"caar_treated"``: the treated CAAR with ``ci_treated_low``/``ci_treated_high``.
+    pct : bool
+        Plot in percent.
+    ax : matplotlib Axes, optional
+    title, source : str, optional
+        Title and source line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per event, first event at the top; markers coloured by kind; events the
+        data does not cover keep their row, marked "insufficient data". The width is
+        :data:`FIGSIZE`'s; the height grows with the number of events.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``value`` or a window without rows.
     """
     import numpy as np
 
@@ -231,10 +489,7 @@ def plot_forest(table, window="(0,1)", *, value="diff", pct=True, ax=None, title
     t = table[table["window"] == window].reset_index(drop=True)
     if t.empty:
         raise ValueError(f"no rows for window {window!r} (windows: {', '.join(dict.fromkeys(table['window']))})")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(t) + 1.5))
-    else:
-        fig = ax.figure
+    fig, ax = _new(ax, (FIGSIZE[0], 0.3 * len(t) + 1.9))
     scale = 100.0 if pct else 1.0
     y = np.arange(len(t))[::-1].astype(float)
     lo_c, hi_c = cis[value]
@@ -253,10 +508,15 @@ def plot_forest(table, window="(0,1)", *, value="diff", pct=True, ax=None, title
     ax.axvline(0.0, color="grey", lw=0.8)
     labels = [f"{e} [{c}]" if s > 1 else str(e) for e, c, s in zip(t["event_id"], t["cluster"], t["cluster_size"])]
     ax.set_yticks(y, labels, fontsize="x-small")
-    what = "producers − controls CAAR" if value == "diff" else "producers CAAR"
+    what = "treated − control CAAR" if value == "diff" else "treated CAAR"
     ax.set_xlabel(f"{what} {window}" + (" (%)" if pct else "") + ", 95% CI")
     ax.set_ylabel("catalog event [cluster if overlapping]")
-    ax.set_title(title if title is not None else f"Event catalog: {what}, window {window}")
+    default = f"{'Treated minus control' if value == 'diff' else 'Treated'} CAAR per catalog event, window {window}"
+    ax.set_title(wrap_title(title if title is not None else default))
     ax.legend(fontsize="small", loc="best")
-    fig.tight_layout()
+    add_source(fig, source)
     return fig
+
+
+__all__ = ["FIGSIZE", "GROUP_COLORS", "KIND_COLORS", "LABEL_ROWS", "role_colors", "wrap_title", "add_source",
+           "event_legend", "plot_caar", "plot_commodity_prices", "plot_group_caar", "plot_sensitivity", "plot_forest"]

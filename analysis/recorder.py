@@ -9,7 +9,10 @@ a parameter and records through one :class:`Recorder`:
 * ``with rec.capture(): ...`` -> Python warnings raised in the block become *notes*
   (``results["notes"]``), shown as a "Sample notes" box (:meth:`Recorder.notes_box`),
   never as raw warning text in the HTML
-* ``rec.show_figure(name, fig, caption)`` -> saved, displayed once, closed
+* ``rec.show_figure(name, fig, caption)`` -> saved (PNG, :data:`FIGURE_DPI` dpi), displayed once, closed
+* ``rec.key_findings(vintage)`` -> the "Key findings" box shown where it is called (right
+  under the title); every ``rec.save()`` re-renders it from ``rec.results``
+  (:mod:`analysis.findings`), so the top of the page states what the page computed
 
 The headline numbers the index and the manifest read are one typed contract,
 :class:`KeyNumbers` (built by :func:`key_numbers` from the results objects). Display
@@ -47,9 +50,12 @@ from ._io import atomic_write_bytes, atomic_write_text
 from .errors import ReportError
 from .narrative import excluded_in
 from .present import highlight_tests, notes_html  # noqa: F401  (highlight_tests re-exported: its home before)
+from .findings import catalog_key_numbers, commodity_key_numbers  # noqa: F401  (their first home)
 
 #: warning categories kept out of the notes box (library maintenance, not the sample)
 LIBRARY_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+#: resolution of every saved figure (the size is the figure's own: :data:`analysis.plots.FIGSIZE`)
+FIGURE_DPI = 150
 
 
 def jsonable(obj):
@@ -125,6 +131,7 @@ class Recorder:
         self.dir = Path(output_dir) if output_dir else None
         self.results: dict = {"notebook": notebook, "tables": {}, "figures": {}, "notes": [],
                               "library_warnings": []}
+        self._findings = None  # the display handle of the "Key findings" box, once shown
 
     def table(self, name: str, df, *, index: bool = False):
         """Write ``df`` to ``tables/<notebook>_<name>.csv`` and list it in the results.
@@ -149,7 +156,7 @@ class Recorder:
         self.results["tables"][name] = rel
         return df
 
-    def figure(self, name: str, fig, *, dpi: int = 110):
+    def figure(self, name: str, fig, *, dpi: int = FIGURE_DPI):
         """Save ``fig`` to ``figures/<notebook>_<name>.png``.
 
         Parameters
@@ -159,7 +166,10 @@ class Recorder:
         fig : matplotlib.figure.Figure
             The figure.
         dpi : int
-            Resolution of the PNG.
+            Resolution of the PNG (:data:`FIGURE_DPI`). A figure with a layout engine
+            (every :mod:`analysis.plots` figure) is saved at its own size, so a
+            :data:`analysis.plots.FIGSIZE` figure is 1200 x 675 pixels; any other is
+            cropped to its content.
 
         Returns
         -------
@@ -171,7 +181,10 @@ class Recorder:
         rel = f"figures/{self.notebook}_{name}.png"
         if self.dir is not None:
             buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+            # a figure laid out by matplotlib (analysis.plots: constrained layout) keeps its exact size
+            # (plots.FIGSIZE x dpi); any other is cropped to its content
+            tight = None if fig.get_layout_engine() is not None else "tight"
+            fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight)
             atomic_write_bytes(self.dir / rel, buf.getvalue())
         self.results["figures"][name] = rel
         return fig
@@ -234,7 +247,7 @@ class Recorder:
 
         return HTML(notes_html(self.results["notes"], title=title))
 
-    def show_figure(self, name: str, fig, caption: str | None = None, *, dpi: int = 110) -> None:
+    def show_figure(self, name: str, fig, caption: str | None = None, *, dpi: int = FIGURE_DPI) -> None:
         """Save ``fig`` (:meth:`figure`), display it once with its caption, then close it.
 
         Closing keeps the inline backend from drawing the figure a second time at the end
@@ -262,8 +275,39 @@ class Recorder:
         if caption:
             display(HTML(f'<p class="caption"><em>{html.escape(caption)}</em></p>'))
 
+    def key_findings(self, vintage: str | None = None) -> None:
+        """Show the "Key findings" box here; every :meth:`save` re-renders it from the results.
+
+        Call it in the first code cell, so the box sits right under the page's title. Until
+        the first :meth:`save` the box says the findings are still being computed.
+
+        Parameters
+        ----------
+        vintage : str, optional
+            Where the data come from, in words (:func:`analysis.findings.data_vintage`);
+            recorded as ``results["data_vintage"]``.
+        """
+        from IPython.display import HTML, display
+
+        from .findings import key_findings_html
+
+        if vintage is not None:
+            self.results["data_vintage"] = str(vintage)
+        self._findings = display(HTML(key_findings_html(self.results, pending=True)), display_id=True)
+
+    def _refresh_findings(self) -> None:
+        if self._findings is not None:
+            from IPython.display import HTML
+
+            from .findings import key_findings_html
+
+            self._findings.update(HTML(key_findings_html(jsonable(self.results))))
+
     def save(self) -> Path | None:
         """Write ``results/<notebook>.json`` (merged into the run's ``results.json`` by the runner).
+
+        The "Key findings" box (:meth:`key_findings`), if shown, is re-rendered first, also
+        without an ``output_dir``.
 
         Returns
         -------
@@ -275,6 +319,7 @@ class Recorder:
         ValueError
             A recorded value is not JSON (NaN is already ``null``, so this means a bug).
         """
+        self._refresh_findings()
         if self.dir is None:
             return None
         path = self.dir / "results" / f"{self.notebook}.json"
@@ -500,85 +545,6 @@ def key_numbers(tests, window: str, test: str, comparison=None, *, treated=None,
     kw["excluded"] = tuple(f"{f}: {gone[f]}" for f in (asked or gone) if f in gone)
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in jsonable(kw).items()}
     return KeyNumbers(**{**clean, "excluded": tuple(clean["excluded"])})
-
-
-def commodity_key_numbers(path, sensitivity, treated) -> dict:
-    """The commodity notebook's headline: the event-aligned path and the treated firms' mean beta.
-
-    Parameters
-    ----------
-    path : EventPotashPath
-        :func:`analysis.event_potash_path` of the run's event.
-    sensitivity : sensitivity result or pandas.DataFrame
-        :func:`analysis.potash_sensitivity`'s result or its ``to_frame()`` (``ticker``,
-        ``beta_<series>``, the series being the path's unless the result names its own).
-    treated : list of str
-        The treated firms.
-
-    Returns
-    -------
-    dict
-        ``series, event_month, change_event_month_pct, cum_change_pct, to_month,
-        mean_beta_treated`` (percent changes in percent; ``None`` where not computable).
-
-    Examples
-    --------
-    >>> import analysis
-    >>> path = analysis.event_potash_path("us-potash-easing-2025", months_after=3)
-    >>> commodity_key_numbers(path, None, [])["to_month"]
-    '2026-03'
-    """
-    import pandas as pd
-
-    t = path.to_frame()
-    done = t.dropna(subset=["cum_change_pct"])
-    last = done.iloc[-1] if len(done) else None
-    at0 = t.loc[t["offset"] == 0, "change_pct"]
-    beta = None
-    if sensitivity is not None:
-        s = _frame(sensitivity)
-        col = f"beta_{getattr(sensitivity, 'series', None) or path.series}"
-        if col not in s.columns:
-            raise ReportError(f"key numbers: the sensitivity table has no {col} column (columns: {', '.join(s.columns)})")
-        b = s.loc[s["ticker"].isin(list(treated)), col]
-        beta = float(b.mean()) if len(b) else None
-    return jsonable({
-        "series": path.series,
-        "event_month": str(pd.Period(path.event_date, "M")),
-        "change_event_month_pct": at0.iloc[0] if len(at0) else None,
-        "cum_change_pct": None if last is None else last["cum_change_pct"],
-        "to_month": None if last is None else str(last["month"]),
-        "mean_beta_treated": beta,
-    })
-
-
-def catalog_key_numbers(study, window: str) -> dict:
-    """The catalog notebook's headline: coverage and the sign consistency over ``window``.
-
-    Parameters
-    ----------
-    study : CatalogStudy
-        :func:`analysis.study_catalog`'s result.
-    window : str
-        The main window label.
-
-    Returns
-    -------
-    dict
-        ``window, n_events, n_covered, sign_consistency`` (records ``kind, n_votes,
-        share_expected_treated, share_expected_diff``).
-
-    Examples
-    --------
-    >>> key = catalog_key_numbers(study, "(0,1)")   # doctest: +SKIP
-    """
-    cons = study.sign_consistency(window)
-    return jsonable({
-        "window": window,
-        "n_events": study.n_events,
-        "n_covered": study.n_covered,
-        "sign_consistency": cons[["kind", "n_votes", "share_expected_treated", "share_expected_diff"]],
-    })
 
 
 __all__ = [

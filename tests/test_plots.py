@@ -80,9 +80,9 @@ def test_plot_commodity_prices_lines_and_event_markers():
     assert x[0] == pd.Timestamp("2020-01-15") and len(x) == len(prices)
     assert len(markers) == len(events) == 24
     by_id = {ln.get_gid()[6:]: ln for ln in markers}
-    assert mcolors.to_hex(by_id["us-potash-easing-2025"].get_color()) == mcolors.to_hex("tab:green")
-    assert mcolors.to_hex(by_id["eu-belaruskali-2022"].get_color()) == mcolors.to_hex("tab:red")
-    assert mcolors.to_hex(by_id["fomc-cut-2025-12"].get_color()) == mcolors.to_hex("tab:gray")
+    assert mcolors.to_hex(by_id["us-potash-easing-2025"].get_color()) == mcolors.to_hex(plots.KIND_COLORS["easing"])
+    assert mcolors.to_hex(by_id["eu-belaruskali-2022"].get_color()) == mcolors.to_hex(plots.KIND_COLORS["tightening"])
+    assert mcolors.to_hex(by_id["fomc-cut-2025-12"].get_color()) == mcolors.to_hex(plots.KIND_COLORS["confounder"])
     assert pd.Timestamp(by_id["us-potash-easing-2025"].get_xdata()[0]) == pd.Timestamp("2025-12-13")
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["potash", "urea", "tightening event", "confounder event", "easing event"]
@@ -102,13 +102,13 @@ def test_plot_group_caar_panels(study):
     paths = study.caar_paths(ids)
     for ax, eid in zip(visible, ids):
         assert ax.get_title() == eid
-        data = [ln for ln in ax.lines if ln.get_label() in ("producers", "controls")]
+        data = [ln for ln in ax.lines if ln.get_label() in ("treated", "control")]
         assert len(data) == 2
         p = paths[paths["event_id"] == eid]
         np.testing.assert_allclose(data[0].get_ydata(), p["treated"].to_numpy() * 100)
         np.testing.assert_allclose(data[1].get_ydata(), p["control"].to_numpy() * 100)
         np.testing.assert_array_equal(data[0].get_xdata(), np.arange(-1, 6))
-        assert ax.get_xlabel() == "relative session" and ax.get_ylabel() == "CAAR (%)"
+        assert ax.get_xlabel() == "trading day" and ax.get_ylabel() == "CAAR (%)"
     # from a tidy frame, every covered event gets a panel
     fig_all = plots.plot_group_caar(study.caar_paths(), ncols=5)
     assert sum(a.get_visible() for a in fig_all.axes) == 24
@@ -159,7 +159,7 @@ def test_plot_forest_marks_insufficient_rows(study):
     ax = fig.axes[0]
     assert len([ln for ln in ax.lines if ln.get_marker() == "o"]) == 23
     assert [t.get_text() for t in ax.texts] == ["insufficient data"]
-    assert "producers CAAR (0,0)" in ax.get_xlabel()
+    assert "treated CAAR (0,0)" in ax.get_xlabel()
     fig2 = study.plot("(0,5)")
     assert "window (0,5)" in fig2.axes[0].get_title()
 
