@@ -52,7 +52,7 @@ has a narrower CAR distribution than the treated portfolio would have under the 
 a raw-CAR comparison leans toward "unusual". Dividing each CAR by its own prediction-error
 sd puts every firm on the scale of its own noise. ``"car"`` is kept for transparency.
 
-The screen (:func:`screen`, :mod:`analysis.screen`)
+The screen (:func:`screen`, :mod:`analysis.screening`)
 ----------------------------------------------------
 Every firm's CAR and SCAR, its percentile in the cross-section (``100 #{x_j <= x_i} / N``),
 sorted, with group labels; each group's CAAR and mean SCAR with its in-space p against the
@@ -500,7 +500,7 @@ def placebo_in_space(
     )
 
 
-from .screen import Screen, screen  # noqa: E402  (re-exported)
+from .screening import Screen, screen  # noqa: E402  (re-exported)
 from .synthetic import SyntheticControl, simplex_weights, synthetic_control  # noqa: E402  (re-exported)
 
 __all__ = [

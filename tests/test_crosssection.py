@@ -356,3 +356,14 @@ def test_bad_donor_groups_name_file_line_and_key(tmp_path, line, message):
     with pytest.raises((CatalogError, ParameterError)) as exc:
         Case.load(folder)
     assert f"{toml}:{n} key donor_groups" in str(exc.value) and message in str(exc.value)
+
+
+def test_package_level_names_are_the_functions():
+    """``analysis.screen`` is the function (no submodule of that name shadows it)."""
+    import analysis
+    import analysis.crosssection as xs
+    import analysis.crosssection_suite as suite
+
+    assert analysis.screen is xs.screen and callable(analysis.screen)
+    assert analysis.placebo_in_space is xs.placebo_in_space and analysis.synthetic_control is xs.synthetic_control
+    assert analysis.cross_section_study is suite.cross_section_study
