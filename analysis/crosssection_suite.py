@@ -142,6 +142,26 @@ class CrossSection:
             rows.append({"comparison": who, **res.to_frame().iloc[0].to_dict()})
         return pd.DataFrame(rows)
 
+    def table(self) -> pd.DataFrame:
+        """One row per comparison (treated; treated - control): CAAR and mean SCAR with their in-space p.
+
+        Returns
+        -------
+        DataFrame
+            ``comparison, window, treated_firms, control_firms, n_donors, caar, p_car,
+            mean_scar, p_scar, n_portfolios, exact``; empty when unavailable.
+        """
+        rows = []
+        for who, label in (("treated", self.treated_label), ("diff", f"{self.treated_label} − {self.control_label}")):
+            car, scar = self.placebo.get((who, "car")), self.placebo.get((who, "scar"))
+            if car is None or scar is None:
+                continue
+            rows.append({"comparison": label, "window": self.window, "treated_firms": len(car.treated),
+                         "control_firms": len(car.control), "n_donors": len(car.donors), "caar": car.statistic,
+                         "p_car": car.p_value, "mean_scar": scar.statistic, "p_scar": scar.p_value,
+                         "n_portfolios": car.n_portfolios, "exact": car.exact})
+        return pd.DataFrame(rows)
+
     def key_numbers(self) -> dict:
         """JSON-able headline numbers for ``results.json`` and the index."""
         if not self.available:
