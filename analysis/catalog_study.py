@@ -361,6 +361,12 @@ def study_catalog(
         Passed to :func:`analysis.eventstudy.event_study`.
     exchange : str
         Calendar for alignment and session counting.
+    data_dir : str, path-like or Case, optional
+        The case folder (default ``$POTASH_IMPACT_DATA``, else the bundled ``data/``):
+        its ``case.toml`` groups and market, ``events.csv`` and ``universe.csv``.
+    offline : bool, optional
+        Read only the snapshot and the cache (default ``$POTASH_IMPACT_OFFLINE``); also
+        limits the default groups to tickers with a price file.
     returns : DataFrame, optional
         Daily total returns (sessions x tickers, including ``market``); default
         :func:`analysis.data.load_returns` of the tickers, loaded once.

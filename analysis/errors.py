@@ -9,7 +9,20 @@ from __future__ import annotations
 
 
 class PotashImpactError(Exception):
-    """Base class of every deliberate error in :mod:`analysis`."""
+    """Base class of every deliberate error in :mod:`analysis`.
+
+    Raised only through its subclasses below; catch it to handle every deliberate error
+    in one clause (its message is one line naming the value and the fix).
+
+    Examples
+    --------
+    >>> import analysis
+    >>> try:
+    ...     analysis.get_event("no-such-event")
+    ... except analysis.PotashImpactError as exc:
+    ...     print(type(exc).__name__, "--", exc)
+    CatalogError -- unknown event 'no-such-event': give a catalog id (`potash-impact events`) or a date ...
+    """
 
 
 class DataError(PotashImpactError, ValueError):

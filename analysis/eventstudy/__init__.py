@@ -6,8 +6,22 @@ statistics computed lazily and cached, ``summary()`` for people and ``to_frame()
 ``to_json()`` for machines. The computation lives in private array functions; the result
 only stores the inputs of *its own* study (no class-level state).
 
->>> res = event_study(returns, returns.pop("SPY"), "2025-12-15")   # doctest: +SKIP
->>> res.tests.query("window == '(0,1)'")                           # doctest: +SKIP
+>>> import analysis
+>>> returns = analysis.load_returns(["NTR", "MOS", "IPI", "ICL", "SPY"], "2024-11-01", "2026-03-31", offline=True)
+>>> res = event_study(returns, returns.pop("SPY"), "2025-12-15")
+>>> res.tests.query("window == '(0,1)'").set_index("test")["p_value"].round(3)
+test
+t_cross_sectional     0.123
+t_crude_dependence    0.082
+patell_z              0.007
+patell_z_kp           0.202
+bmp                   0.123
+bmp_kp                0.389
+corrado_rank          0.072
+generalized_sign      0.052
+wilcoxon              0.125
+placebo               0.062
+Name: p_value, dtype: float64
 
 Layout: :mod:`~analysis.eventstudy.models` (the normal-return fits),
 :mod:`~analysis.eventstudy.battery` (the tests on arrays),

@@ -42,6 +42,24 @@ class GroupComparison:
     for a handful of firms. Both are portfolio-level, so the firms' cross-correlation is
     absorbed. A window with no treated or no control firm has NaN numbers and n = 0.
 
+    Built by :func:`compare_groups`, never directly.
+
+    Attributes
+    ----------
+    event_date : Timestamp
+        Day 0 of the underlying study.
+    treated, control : list of str
+        The firms of each group that the study estimated.
+    table : DataFrame
+        One row per window (as :meth:`to_frame`): caar_treated, caar_control, diff,
+        t_crude_dependence, p_crude_dependence, p_placebo, n_treated, n_control.
+    standard_errors : DataFrame
+        Per window, the crude-dependence standard errors and their degrees of freedom.
+    excluded : DataFrame
+        The study's exclusions (firm, window, reason, code) for this comparison's firms.
+    caar_path : DataFrame
+        Cumulated daily treated, control and diff ARs over the event span.
+
     Examples
     --------
     >>> import analysis

@@ -56,6 +56,26 @@ class EventStudyResult:
     never directly. Every property is read-only; tables are computed on first access and
     cached on the instance. Each instance holds the inputs of its own study only.
 
+    Attributes
+    ----------
+    event_date : Timestamp
+        Day 0, the event session.
+    windows : list of str
+        The event-window labels ``"(a,b)"`` (:attr:`event_windows` as tuples).
+    firms : list of str
+        The firms estimated; :attr:`excluded` names every firm left out of a window, with
+        the reason and a code (``quality``, ``estimation``, ``past_data``, ``missing_day``).
+    ar, sar : DataFrame
+        Abnormal and standardized abnormal returns, relative day x firm.
+    car : DataFrame
+        Cumulative abnormal returns, window label x firm.
+    caar : Series
+        Mean CAR of each window's firm set (:attr:`firm_sets`), by window label.
+    tests : DataFrame
+        The test battery: window, test, statistic, p_value, n (:meth:`pivot` for a wide view).
+    params : DataFrame
+        The normal-return model per firm: alpha, beta(s), sigma, m, R².
+
     Examples
     --------
     >>> import analysis
