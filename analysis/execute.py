@@ -39,9 +39,13 @@ def kernel_env(base: dict | None = None) -> dict:
     -------
     dict
         ``base`` with this venv's kernelspecs first on ``JUPYTER_PATH``, ``MPLBACKEND``
-        removed (ipykernel then picks the inline backend) and unbuffered output.
+        removed (ipykernel then picks the inline backend), unbuffered output, and the
+        ``POTASH_IMPACT_DATA/CACHE/REPORTS`` folders made absolute (kernels start elsewhere).
     """
     env = dict(os.environ if base is None else base)
+    for var in ("POTASH_IMPACT_DATA", "POTASH_IMPACT_CACHE", "POTASH_IMPACT_REPORTS"):
+        if env.get(var):  # kernels start in the notebook's folder: a relative path must not change meaning
+            env[var] = str(Path(env[var]).expanduser().resolve())
     share = str(Path(sys.prefix) / "share" / "jupyter")
     env["JUPYTER_PATH"] = os.pathsep.join([share] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p])
     env.pop("MPLBACKEND", None)  # Agg would hide figures; ipykernel then picks the inline backend

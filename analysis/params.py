@@ -299,12 +299,22 @@ def group_members(universe, group: str, exchange: str, offline: bool) -> list[st
     return group_tickers(group, universe, offline_only=offline, exchange=exchange)
 
 
-def _firms(name, value, universe, offline, exchange) -> tuple[str | list[str], list[str]]:
-    """A group name or ticker list -> (canonical value, tickers in the study)."""
+def _firms(name, value, universe, offline, exchange, case=None) -> tuple[str | list[str], list[str]]:
+    """A group name or ticker list -> (canonical value, tickers in the study).
+
+    Offline, every member of a group on the event's calendar must have its price file:
+    a deleted file is an error naming it, never a firm silently left out.
+    """
     groups = sorted(set(universe["group"]))
     known = dict(zip(universe["ticker"], universe["offline"]))
     if isinstance(value, str) and value in groups:
         tickers = group_members(universe, value, exchange, offline)
+        if offline:
+            missing = [t for t in group_members(universe, value, exchange, False) if t not in tickers]
+            if missing:
+                where = case.price_path(missing[0]) if case is not None else f"prices/{missing[0]}.csv"
+                raise _err(name, value, f"{missing[0]} has no price file {where} for this offline run: restore "
+                                        f"it, list the tickers to use, or run online to fetch it")
         if not tickers:
             where = "in the offline snapshot" if offline else ""
             raise _err(name, value, f"the group has no ticker on the {exchange} calendar {where}".strip())
@@ -501,8 +511,8 @@ def _validate(params: dict | None, *, check_data: bool, case=None) -> tuple[dict
         raise _err("benchmark", bm, f"unknown ticker (universe.csv has {', '.join(known)})")
     if offline and not known[bm]:
         raise _err("benchmark", bm, "not in the offline snapshot (drop offline to fetch it live)")
-    p["treated"], treated = _firms("treated", p["treated"], universe, offline, p["exchange"])
-    p["control"], control = _firms("control", p["control"], universe, offline, p["exchange"])
+    p["treated"], treated = _firms("treated", p["treated"], universe, offline, p["exchange"], case)
+    p["control"], control = _firms("control", p["control"], universe, offline, p["exchange"], case)
     both = sorted(set(treated) & set(control))
     if both:
         raise _err("control", p["control"], f"{', '.join(both)} also in treated: put each firm in one group")

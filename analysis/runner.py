@@ -64,7 +64,7 @@ from .publish import (
     run_lock,
 )
 from .recorder import jsonable
-from .refresh import refresh_data, refresh_summary  # noqa: F401 - re-exported
+from .online import refresh_data, refresh_summary  # noqa: F401 - re-exported
 
 NOTEBOOK_DIR = config.REPO_DIR / "notebooks"
 DEFAULT_TIMEOUT = 600

@@ -122,7 +122,6 @@ def test_f2_truncated_csv_is_refused_naming_file_and_line(case, capsys, tmp_path
     assert re.search(r"NTR\.csv:325: last line '2021-09-10,62\.01' is incomplete .*truncated", err), err
 
 
-@pytest.mark.xfail(strict=True, reason="waiting for RUNNER: params must refuse (or state) a group member with no price file")
 def test_f2_deleted_price_file_is_not_a_silent_drop(case, capsys, tmp_path):
     (case / "prices" / "ICL.csv").unlink()
     code, err, out = report(capsys, tmp_path, "--data-dir", str(case))

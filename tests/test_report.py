@@ -458,3 +458,29 @@ def test_a_caller_script_without_a_main_guard_runs_once(tiny, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert log.read_text() == "ran\n"
     assert json.loads((only_run_dir(tiny["out"]) / "manifest.json").read_text())["status"] == "ok"
+
+
+@pytest.mark.parametrize("how", ["env", "option"])
+def test_a_relative_case_folder_means_the_same_folder_in_the_kernel(how, tiny, capsys, monkeypatch, tmp_path):
+    """Kernels start in the notebook's folder: a relative POTASH_IMPACT_DATA or --data-dir must not
+    change meaning there."""
+    import shutil
+
+    shutil.copytree(Path(__file__).parent / "fixtures" / "urea_case", tmp_path / "work" / "mycase")
+    monkeypatch.chdir(tmp_path / "work")
+    src = ("from analysis import config\nfrom analysis.recorder import Recorder\n"
+           "rec = Recorder(output_dir, 'tiny')\nrec['case'] = str(config.data_dir(data_dir))\nrec.save()")
+    nb = nbformat.read(tiny["nbdir"] / "tiny.ipynb", as_version=4)
+    nb.cells[1].source = src
+    nbformat.write(nb, tiny["nbdir"] / "tiny.ipynb")
+    extra = []
+    if how == "env":
+        monkeypatch.setenv("POTASH_IMPACT_DATA", "mycase")
+    else:
+        extra = ["--data-dir", "mycase"]
+    code, _, err = run_tiny(capsys, tiny, *extra)
+    assert code == 0, err
+    run = only_run_dir(tiny["out"])
+    assert "_iran-hormuz-2026_" in run.name  # the fixture case's default event
+    got = json.loads((run / "results.json").read_text())["tiny"]["case"]
+    assert got == str((tmp_path / "work" / "mycase").resolve())

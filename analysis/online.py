@@ -1,4 +1,4 @@
-"""Online runs: refresh prices and commodity series before the notebooks run.
+"""Online runs: refresh prices and commodity series before the notebooks run (``analysis.online``).
 
 :func:`refresh_data` downloads every run's tickers (yfinance, into the cache) and the
 World Bank Pink Sheet, and never raises: the outcome is recorded in each manifest. What
