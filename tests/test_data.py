@@ -225,12 +225,16 @@ def test_corrupt_cache_is_a_miss_and_is_not_deleted(yf_stub):
     path = data.cache_path("YAR.OL")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"PAR1 this is not parquet")
-    calls = yf_stub(synthetic_yf_frame(["YAR.OL"], periods=6))
+    raw = synthetic_yf_frame(["YAR.OL"], periods=6)
+    calls = yf_stub(raw)
     with pytest.warns(UserWarning, match=r"YAR\.OL: cache file .*YAR\.OL\.parquet is skipped: unreadable"):
         p = data.load_prices(["YAR.OL"], "2025-12-01", "2025-12-08", validate=False)
     assert len(calls) == 1 and p.attrs["sources"] == {"YAR.OL": "yfinance"}
-    # the successful download replaced it atomically with a readable file
-    assert data.read_cache("YAR.OL") is not None
+    # the successful download replaced it atomically with a readable file holding the downloaded closes
+    cached = data.read_cache("YAR.OL", check=False)
+    want = raw[("Close", "YAR.OL")]
+    assert list(cached.index) == list(want.index)
+    np.testing.assert_array_equal(cached["close"].to_numpy(), want.to_numpy())
 
 
 def test_refresh_merges_and_prefers_new_rows(yf_stub):

@@ -11,8 +11,14 @@ import analysis
 
 
 def test_every_exported_name_resolves():
-    for name in analysis.__all__:
-        assert getattr(analysis, name) is not None, name
+    import importlib
+    import pkgutil
+
+    for mod in pkgutil.walk_packages(analysis.__path__, "analysis."):  # a submodule must not shadow a name
+        importlib.import_module(mod.name)
+    for name, module in analysis._EXPORTS.items():
+        assert getattr(analysis, name) is getattr(importlib.import_module(f"analysis.{module}"), name), name
+    assert analysis.__all__ == sorted(analysis._EXPORTS) + ["__version__"]
     assert callable(analysis.event_study) and callable(analysis.study_catalog)
     assert analysis.align_event("2025-12-13 11:49") == pd.Timestamp("2025-12-15")
 
