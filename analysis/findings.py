@@ -345,9 +345,11 @@ def _catalog(r: dict) -> list[dict]:
             kk = int(round(c[col] * n))
             rows.append(_row(f"{c.get('kind')} news: {who} moved the expected way", f"{kk} of {n} votes",
                              _p(sign_test_p(kk, n), "sign test")))
-    if k.get("n_placebo_significant") is not None:
-        rows.append(_row(f"events with treated − control placebo p < {k.get('alpha')}",
-                         f"{k['n_placebo_significant']} of {k.get('n_covered')}", "one test per event"))
+    vol = r.get("volume_kind_difference") or {}
+    if vol.get("diff") is not None:
+        a, b = vol.get("kinds") or ("", "")
+        rows.append(_row(f"abnormal log volume, {a} minus {b} news, days {vol.get('window')}",
+                         _v(vol["diff"], "stat"), _p(vol.get("p_permutation"), "permutation")))
     return rows[:6]
 
 

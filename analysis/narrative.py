@@ -470,13 +470,15 @@ def _coin(k: int, n: int, alpha: float) -> str:
     """How a k-of-n split reads against a fair coin, with its sign-test p."""
     p = sign_test_p(k, n)
     tail = f"(sign test p = {_p(p)})"
+    if n == 1:
+        return f"a single vote, which cannot be told from a coin flip {tail}"
     if 2 * k == n:
         return f"an even split, exactly what a coin flip gives {tail}"
     if p < alpha:
         return f"{'more' if 2 * k > n else 'less'} often than a coin flip would give at the {_level(alpha)} level {tail}"
     if k in (0, n):
-        return (f"{'every' if k else 'no'} time, but with {n} vote{'s' if n != 1 else ''} even that is not "
-                f"distinguishable from a coin flip {tail}")
+        return (f"{'every time' if k else 'never'}, but with {n} votes even that is not distinguishable from a "
+                f"coin flip {tail}")
     return f"not distinguishable from a coin flip {tail}"
 
 
@@ -549,7 +551,8 @@ def catalog_conclusion(consistency, *, window: str, n_events: int, n_covered: in
         ok = table[table["status"] == "ok"]
         m = int((ok["p_placebo"].astype(float) < alpha).sum())
         out.append(
-            f"Event by event, {m} of {len(ok)} covered events have a treated-minus-control placebo p below "
+            f"Event by event, {m} of {len(ok)} covered events {'has' if m == 1 else 'have'} a treated-minus-control "
+            f"placebo p below "
             f"{_level(alpha)} (about {alpha * len(ok):.1f} would by chance alone)."
         )
     out.append("Events of one kind share news and firms, so the votes are not independent draws: read these "

@@ -433,12 +433,12 @@ def plot_sensitivity(table, *, level=0.95, ax=None, title=None, roles=None, trea
     nobs = table["nobs"].to_numpy(dtype=float)
     q = t_quantile(0.5 + level / 2.0, nobs - 3)
     x = np.arange(len(table))
+    from matplotlib.patches import Patch
+
     ax.bar(x, beta, yerr=q * se, capsize=4, color=[colors[g] for g in table["group"]])
-    for g in groups:
-        ax.bar([], [], color=colors[g], label=str(g))  # legend handle per group
-    for xi, b, n in zip(x, beta, nobs):
-        ax.annotate(f"n={int(n)}", (xi, 0), xytext=(0, -12 if b >= 0 else 4), textcoords="offset points",
-                    ha="center", fontsize="x-small")
+    for xi, n in zip(x, nobs):  # months behind each beta, along the bottom of the plot
+        ax.annotate(f"n={int(n)}", (xi, 0.02), xycoords=("data", "axes fraction"), ha="center", va="bottom",
+                    fontsize="x-small", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     ax.axhline(0.0, color="grey", lw=0.8)
     ax.set_xticks(x, list(table["ticker"]))
     ax.set_xlabel("firm (n = months of returns behind the estimate)")
@@ -446,7 +446,7 @@ def plot_sensitivity(table, *, level=0.95, ax=None, title=None, roles=None, trea
     default = (f"How each firm's monthly return moves with the {series} price "
                f"(beta, {level:.0%} HAC intervals)")
     ax.set_title(wrap_title(title if title is not None else default))
-    ax.legend(fontsize="small", loc="best")
+    ax.legend(handles=[Patch(color=colors[g], label=str(g)) for g in groups], fontsize="small", loc="best")
     add_source(fig, source)
     return fig
 

@@ -72,7 +72,9 @@ HEADERS = {
     "beta_market": "beta (market)", "se_market": "SE (market)", "pct_car": "percentile of CAR",
     "pct_scar": "percentile of SCAR", "mean_scar": "mean SCAR", "mean_scar_treated": "mean SCAR treated",
     "k_control": "control firms drawn", "n_portfolios": "portfolios", "p_car": "p (CAR)", "p_scar": "p (SCAR)",
-    "scar": "SCAR",
+    "scar": "SCAR", "mean_volume_caar": "mean abnormal log volume", "median_volume_caar": "median abnormal log volume",
+    "share_positive": "share above zero", "share_placebo_reject": "share rejected by the placebo",
+    "share_volatility_reject": "share with unusual day-0 volatility",
 }
 
 #: the engine's test names in words (the test-battery grid's headers)
@@ -335,7 +337,7 @@ def table_notes(frame, *, excluded=None, missing=None, dropped=(), model=None) -
         if col in frame.columns:
             firms |= {str(v) for v in frame[col].dropna()}
     ex = _exclusion_notes(excluded, firms) if excluded is not None else []
-    na_cols = [c for c in frame.columns if frame[c].map(_is_missing).any()]
+    na_cols = [c for c in frame.columns if any(_is_missing(v) for v in frame[c])]
     notes = []
     if dropped and model in MODEL_NOTES:
         notes.append(MODEL_NOTES[model])
@@ -435,7 +437,7 @@ def display_table(df, *, kinds=None, kind=None, headers=None, percent: bool = Tr
         styler = styler.set_properties(subset=numbers, **{"text-align": "right", "white-space": "nowrap"})
     if text:
         styler = styler.set_properties(subset=text, **{"text-align": "left", "white-space": "normal"})
-        wide = [c for c in text if frame[c].map(lambda v: len(str(v))).max() > _LONG_TEXT]
+        wide = [c for c in text if max((len(str(v)) for v in frame[c]), default=0) > _LONG_TEXT]
         if wide:
             styler = styler.set_properties(subset=wide, **{"min-width": "16em", "max-width": "36em",
                                                            "overflow-wrap": "anywhere"})

@@ -26,7 +26,7 @@ import pandas as pd
 from .errors import DataError, PotashImpactError
 from .volume import load_volumes, volume_study
 
-__all__ = ["catalog_volume", "kind_difference", "volume_by_kind"]
+__all__ = ["catalog_volume", "kind_difference", "kind_difference_sentence", "volume_by_kind"]
 
 #: Exact permutation up to this many splits, else a fixed-seed Monte Carlo of this many.
 MAX_SPLITS = 200_000
@@ -234,3 +234,43 @@ def kind_difference(table: pd.DataFrame, window: str = "(0,1)", kinds=("tighteni
     return {"kinds": (a, b), "window": window, "column": column, "n": (int(na), int(n - na)),
             "mean": (float(xa.mean()), float(xb.mean())), "diff": d, "p_permutation": hits / len(ds),
             "splits": int(len(ds)), "exact": exact}
+
+
+def kind_difference_sentence(kd: dict | None, *, alpha: float = 0.05, reason: str | None = None) -> str:
+    """One sentence on :func:`kind_difference`: each kind's mean abnormal log volume and the permutation p.
+
+    Parameters
+    ----------
+    kd : dict or None
+        :func:`kind_difference`'s result; ``None`` when it could not run.
+    alpha : float
+        The level the permutation p is judged at.
+    reason : str, optional
+        Why it could not run (with ``kd=None``).
+
+    Returns
+    -------
+    str
+        It says no more than the numbers: the two means with their votes, the difference,
+        and whether a random split of the votes gives one as large (exact or Monte Carlo).
+
+    Examples
+    --------
+    >>> kd = {"kinds": ("tightening", "easing"), "window": "(0,1)", "n": (8, 4), "mean": (0.92, 0.79),
+    ...       "diff": 0.13, "p_permutation": 0.806, "splits": 495, "exact": True}
+    >>> kind_difference_sentence(kd)  # doctest: +ELLIPSIS
+    'Over (0,1), tightening news came with a mean abnormal log volume of 0.92 (8 votes) and easing news ...'
+    >>> "not distinguishable from a random split" in kind_difference_sentence(kd)
+    True
+    """
+    if kd is None:
+        return "The kinds of news cannot be compared on trading volume" + (f": {reason}." if reason else ".")
+    (a, b), (na, nb), (ma, mb) = kd["kinds"], kd["n"], kd["mean"]
+    p = float(kd["p_permutation"])
+    how = (f"an exact permutation test over all {kd['splits']:,} splits" if kd["exact"]
+           else f"a permutation test on {kd['splits']:,} random splits")
+    verdict = (f"further from zero than a random split of the votes gives at the {alpha:.0%} level" if p < alpha
+               else "not distinguishable from a random split of the votes")
+    return (f"Over {kd['window']}, {a} news came with a mean abnormal log volume of {ma:.2f} ({na} votes) and "
+            f"{b} news with {mb:.2f} ({nb} votes) for the treated firms; the difference, {kd['diff']:.2f}, is "
+            f"{verdict} (p = {p:.3f}, {how}).")

@@ -308,8 +308,8 @@ def test_html_is_self_contained_with_code_hidden_and_the_key_table(suite):
     assert "<script src=" not in html  # no CDN: opens offline
     assert scan(html).images == 2  # the CAAR and volume plots, embedded
     assert "resolve_from(globals())" not in html and "rec.table(" not in html  # code hidden
-    for needle in ("bmp_kp", "patell_z_kp", "t_crude_dependence", "placebo", "caar_treated", "p_placebo",
-                   "2025-12-15", "-4.34%", "Sample notes"):
+    for needle in ("BMP (KP)", "Patell Z (KP)", "t (crude dependence)", "placebo", "CAAR treated", "p (placebo)",
+                   "2025-12-15", "-4.34%", "Sample notes", "Key findings"):
         assert needle in html, needle
     assert "statistic (p-value); shaded: dependence-robust tests" in html
 

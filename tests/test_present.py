@@ -172,6 +172,13 @@ def test_everything_is_escaped_and_titles_wrap():
     assert evil.replace("<", "&lt;").replace(">", "&gt;") in page  # never cut
 
 
+def test_an_empty_table_of_any_dtype_renders_its_headers():
+    empty = pd.DataFrame({"first_session": pd.to_datetime([]), "members": pd.Series([], dtype=str),
+                          "size": pd.Series([], dtype="int64"), "p_value": pd.Series([], dtype=float)})
+    styler = present.display_table(empty)
+    assert rows(styler) == [["first session", "members", "size", "p-value"]] and caption(styler) == ""
+
+
 def test_code_identifiers_and_gradient():
     t = pd.DataFrame({"parameter": ["estimation_window"], "value": ["[-250, -11]"]})
     page = present.display_table(t, kinds={"parameter": "code"}).to_html()
@@ -228,7 +235,7 @@ def test_key_findings_of_each_notebook():
     cat = findings.key_findings({"notebook": "event_catalog", "conclusion": "C.", "key": {
         "n_events": 24, "n_covered": 24, "alpha": 0.05, "n_placebo_significant": 5, "sign_consistency": [
             {"kind": "tightening", "n_votes": 8, "share_expected_treated": 0.75, "share_expected_diff": 0.625}]}})
-    assert [r["value"] for r in cat["numbers"]] == ["24 of 24", "6 of 8 votes", "5 of 8 votes", "5 of 24"]
+    assert [r["value"] for r in cat["numbers"]] == ["24 of 24", "6 of 8 votes", "5 of 8 votes"]
     assert cat["numbers"][1]["evidence"] == f"p = {stats.binomtest(6, 8).pvalue:.3f} (sign test)"
     rob = findings.key_findings({"notebook": "robustness", "conclusion": "R.", "key": {
         "n_specifications": 360, "n_ok": 358, "median_diff": -0.0137, "p_null_median": 0.439,
@@ -312,13 +319,18 @@ def test_catalog_conclusion_each_branch():
     assert "in 10 of 10 votes: more often than a coin flip would give at the 5% level (sign test p = 0.002)" in strong
     assert "in 0 of 10: less often than a coin flip would give at the 5% level" in strong
     never = cc(_cons(("easing", -1, 3, 0.0, 1 / 3)), window="(0,1)", n_events=3, n_covered=3)
-    assert "in 0 of 3 votes: no time, but with 3 votes even that" in never
+    assert "in 0 of 3 votes: never, but with 3 votes even that" in never
+    single = cc(_cons(("easing", -1, 1, 1.0, 0.0)), window="(0,1)", n_events=1, n_covered=1)
+    assert "in 1 of 1 vote: a single vote, which cannot be told from a coin flip (sign test p = 1.000)" in single
     zero = cc(_cons(("easing", -1, 0, float("nan"), float("nan"))), window="(0,1)", n_events=2, n_covered=1)
     assert "No easing event is covered, so there is no easing vote." in zero
     table = pd.DataFrame({"status": ["ok", "ok", "ok", "insufficient data"], "p_placebo": [0.01, 0.2, 0.04, np.nan]})
     counted = cc(_cons(("easing", -1, 3, 2 / 3, 1 / 3)), window="(0,1)", n_events=4, n_covered=3, table=table)
     assert ("Event by event, 2 of 3 covered events have a treated-minus-control placebo p below 5% (about 0.2 would "
             "by chance alone)") in counted
+    table.loc[0, "p_placebo"] = 0.5
+    one = cc(_cons(("easing", -1, 3, 2 / 3, 1 / 3)), window="(0,1)", n_events=4, n_covered=3, table=table)
+    assert "Event by event, 1 of 3 covered events has a treated-minus-control placebo p" in one
     with pytest.raises(ReportError, match="whole number"):
         cc(_cons(("easing", -1, 3, 0.5, 0.5)), window="(0,1)", n_events=3, n_covered=3)
     with pytest.raises(ReportError, match="alpha"):
@@ -411,6 +423,9 @@ def test_sensitivity_bars_take_the_role_colours():
     ax = fig.axes[0]
     bars = [mcolors.to_hex(b.get_facecolor()) for b in ax.patches if b.get_height() != 0]
     assert bars == [plots.GROUP_COLORS["treated"], plots.GROUP_COLORS["control"], plots.GROUP_COLORS["treated"]]
+    legend = {t.get_text(): mcolors.to_hex(h.get_facecolor())
+              for t, h in zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles)}
+    assert legend == {"nitrogen": plots.GROUP_COLORS["treated"], "potash": plots.GROUP_COLORS["control"]}
     assert ax.get_ylabel() == "beta on monthly urea price change"
     assert ax.get_title().startswith("How each firm's monthly return moves with the urea price")
     assert fig.get_supxlabel() == "Source: monthly returns"
