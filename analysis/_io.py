@@ -1,4 +1,5 @@
-"""The one atomic-write helper: a file is either the old version or the complete new one.
+"""File I/O rules written once: the atomic write (a file is either the old version or the
+complete new one) and the strict UTF-8 read of an input file.
 
 Every writer in the package that replaces a file other people read (the Parquet price
 and commodity caches, ``results.json``, manifests, the report index) goes through
@@ -15,6 +16,10 @@ and commodity caches, ``results.json``, manifests, the report index) goes throug
    the target is untouched; OS failures surface as :class:`~analysis.errors.WriteError`
    (an :class:`OSError`) naming the path.
 
+Input files (the case's CSVs, ``case.toml``, price files) are decoded by
+:func:`decode_utf8`: UTF-8 with an optional BOM, and a file that is not UTF-8 is refused
+with one line naming the file, the line and the offending byte.
+
 Stdlib only, so code reachable from ``import analysis.cli`` may use it.
 """
 
@@ -25,7 +30,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import WriteError
+from .errors import DataError, WriteError
 
 DEFAULT_MODE = 0o644  # mkstemp creates 0600; what we publish is for reading
 
@@ -145,6 +150,48 @@ def atomic_write_text(
     if not isinstance(text, str):
         raise TypeError(f"atomic_write_text needs str, got {type(text).__name__}")
     return atomic_write_bytes(path, text.encode(encoding), allow_empty=allow_empty, mode=mode, mkdir=mkdir)
+
+
+def decode_utf8(raw: bytes, where, error: type[Exception] = DataError) -> str:
+    """``raw`` decoded as UTF-8 (a leading byte-order mark dropped), or one line naming the bad byte.
+
+    Parameters
+    ----------
+    raw : bytes
+        A file's content.
+    where : str or path-like
+        The file, as the message should name it (``path`` or ``"--schedule path"``).
+    error : type of Exception
+        What to raise (default :class:`~analysis.errors.DataError`; the case loader passes
+        :class:`~analysis.errors.CaseError`).
+
+    Returns
+    -------
+    str
+        The text.
+
+    Raises
+    ------
+    error
+        ``"<where>:<line>: not UTF-8 text (byte 0xe9 at offset <n>): save the file as UTF-8"``
+        (line counted from 1, offset from 0).
+
+    Examples
+    --------
+    >>> decode_utf8("\ufeffticker,date\n".encode("utf-8"), "x.csv")
+    'ticker,date\n'
+    >>> decode_utf8(b"ticker\ncaf\xe9\n", "x.csv")
+    Traceback (most recent call last):
+    ...
+    analysis.errors.DataError: x.csv:2: not UTF-8 text (byte 0xe9 at offset 10): save the file as UTF-8
+    """
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise error(
+            f"{where}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}): save the file as UTF-8"
+        ) from None
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -55,6 +55,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
+from ._io import decode_utf8
 from .errors import CaseError
 from .ids import check_event_id, check_group, check_name, check_ticker
 
@@ -210,13 +211,7 @@ def _read_text(path: Path) -> str:
     """The file as UTF-8 text; a decoding error names the file, line and byte."""
     data = path.read_bytes()
     READS[str(path)] += 1
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise CaseError(
-            f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}): save the file as UTF-8"
-        ) from None
+    return decode_utf8(data, path, CaseError)
 
 
 def _parse_settings(path: Path) -> tuple[dict, str]:

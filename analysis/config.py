@@ -23,6 +23,15 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 
 
+def _folder(path, env: str, default) -> Path:
+    """The one lookup rule of every location: ``path`` if given (not None, not ""), else
+    ``$env`` if set and non-empty, else ``default()``; a given path is ``~``-expanded and
+    resolved."""
+    if path is None or str(path) == "":
+        path = os.environ.get(env) or None
+    return default() if path is None else Path(path).expanduser().resolve()
+
+
 def data_dir(path=None) -> Path:
     """The case's data folder: ``path`` if given, else ``$POTASH_IMPACT_DATA``, else ``<repo>/data``.
 
@@ -46,10 +55,7 @@ def data_dir(path=None) -> Path:
     root = getattr(path, "root", None)
     if isinstance(root, Path):  # a Case (duck-typed: this module stays stdlib-only and import-light)
         return root
-    if path is not None and str(path) != "":
-        return Path(path).expanduser().resolve()
-    env = os.environ.get("POTASH_IMPACT_DATA")
-    return Path(env).expanduser().resolve() if env else REPO_DIR / "data"
+    return _folder(path, "POTASH_IMPACT_DATA", lambda: REPO_DIR / "data")
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
@@ -71,13 +77,8 @@ def cache_dir(path: str | os.PathLike | None = None) -> Path:
     >>> cache_dir("/tmp/c").as_posix()
     '/tmp/c'
     """
-    if path is not None and str(path) != "":
-        return Path(path).expanduser().resolve()
-    env = os.environ.get("POTASH_IMPACT_CACHE")
-    if env:
-        return Path(env).expanduser().resolve()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser().resolve() / "potash-impact"
+    return _folder(path, "POTASH_IMPACT_CACHE", lambda: _folder(None, "XDG_CACHE_HOME", lambda: Path.home() / ".cache")
+                   .expanduser().resolve() / "potash-impact")
 
 
 def reports_dir(path: str | os.PathLike | None = None) -> Path:
@@ -97,10 +98,7 @@ def reports_dir(path: str | os.PathLike | None = None) -> Path:
     >>> reports_dir("/tmp/r").as_posix()
     '/tmp/r'
     """
-    if path is not None and str(path) != "":
-        return Path(path).expanduser().resolve()
-    env = os.environ.get("POTASH_IMPACT_REPORTS")
-    return Path(env).expanduser().resolve() if env else REPO_DIR / "reports"
+    return _folder(path, "POTASH_IMPACT_REPORTS", lambda: REPO_DIR / "reports")
 
 
 def is_offline(offline: bool | None = None) -> bool:

@@ -65,6 +65,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._io import decode_utf8
 from .errors import DataError, DataQualityError
 
 FINDING_COLUMNS = ("ticker", "date", "rule", "value", "severity", "message")
@@ -139,11 +140,7 @@ def read_price_csv(path, ticker: str | None = None) -> pd.DataFrame:
         raise DataError(f"{ticker}: cannot read {path}: {exc.strerror or exc}") from None
     if not raw.strip():
         raise DataError(f"{ticker}: {path} is empty: restore it (see data/README.md) or remove the ticker")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not UTF-8 text ({exc.reason}): save the file as UTF-8 CSV") from None
+    text = decode_utf8(raw, path)
     lines = text.splitlines()
     if not text.endswith(("\n", "\r")):
         raise DataQualityError(

@@ -1,4 +1,5 @@
-"""analysis._io: the one atomic-write helper (old file or complete new one, never a mixture)."""
+"""analysis._io: the one atomic-write helper (old file or complete new one, never a mixture) and the
+strict UTF-8 read of input files."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import pytest
 
 from analysis import _io
-from analysis.errors import PotashImpactError, WriteError
+from analysis.errors import CaseError, DataError, PotashImpactError, WriteError
 
 
 def test_writes_bytes_and_text_and_replaces(tmp_path):
@@ -105,3 +106,23 @@ def test_type_errors(tmp_path):
         _io.atomic_write_bytes(tmp_path / "a", "text")
     with pytest.raises(TypeError, match="needs str, got bytes"):
         _io.atomic_write_text(tmp_path / "a", b"bytes")
+
+
+def test_decode_utf8_drops_a_bom_and_names_line_and_byte():
+    assert _io.decode_utf8("\ufeffa,b\n1,2\n".encode("utf-8"), "x.csv") == "a,b\n1,2\n"
+    assert _io.decode_utf8("K\u2082O\n".encode("utf-8"), "x.csv") == "K\u2082O\n"
+    raw = b"a,b\n1,2\ncaf\xe9,3\n"  # 0xe9 (latin-1) is byte 11, on line 3
+    with pytest.raises(DataError) as exc:
+        _io.decode_utf8(raw, "data/x.csv")
+    assert str(exc.value) == "data/x.csv:3: not UTF-8 text (byte 0xe9 at offset 11): save the file as UTF-8"
+    with pytest.raises(CaseError, match=r"^case\.toml:1: not UTF-8 text \(byte 0xff at offset 0\)"):
+        _io.decode_utf8(b"\xff", "case.toml", CaseError)
+
+
+def test_a_price_file_that_is_not_utf8_is_refused_with_file_and_line(tmp_path):
+    from analysis import quality
+
+    path = tmp_path / "NTR.csv"
+    path.write_bytes(b"date,close\n2025-12-15,61.85\n2025-12-16,62\xa0\n")
+    with pytest.raises(DataError, match=rf"^{path}:3: not UTF-8 text \(byte 0xa0 at offset 41\)"):
+        quality.read_price_csv(path)
