@@ -178,9 +178,9 @@ def decode_utf8(raw: bytes, where, error: type[Exception] = DataError) -> str:
 
     Examples
     --------
-    >>> decode_utf8("\ufeffticker,date\n".encode("utf-8"), "x.csv")
-    'ticker,date\n'
-    >>> decode_utf8(b"ticker\ncaf\xe9\n", "x.csv")
+    >>> decode_utf8("\\ufeffticker,date\\n".encode("utf-8"), "x.csv")
+    'ticker,date\\n'
+    >>> decode_utf8(b"ticker\\ncaf\\xe9\\n", "x.csv")
     Traceback (most recent call last):
     ...
     analysis.errors.DataError: x.csv:2: not UTF-8 text (byte 0xe9 at offset 10): save the file as UTF-8

@@ -33,7 +33,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .errors import AlignmentError
+from .errors import AlignmentError, DataError
 from .windows import window_sessions  # noqa: F401  (the one implementation; re-exported here)
 
 POLICIES = ("next", "previous", "error")
@@ -86,6 +86,44 @@ def get_calendar(exchange: str = DEFAULT_EXCHANGE):
             stacklevel=2,
         )
         return xcals.get_calendar(exchange)
+
+
+def parse_date(value, name: str = "date", error: type[Exception] = DataError) -> pd.Timestamp | None:
+    """A ``Timestamp`` from a date-like value; ``None`` or ``""`` passes through as None.
+
+    Parameters
+    ----------
+    value : date-like, str or None
+    name : str
+        What the value is, for the message (``start``, ``end``, ``event_date``).
+    error : type of Exception
+        What to raise on a value that is not a date (default
+        :class:`~analysis.errors.DataError`; the engine passes ``EventStudyError``).
+
+    Returns
+    -------
+    pandas.Timestamp or None
+        Time-zone naive.
+
+    Raises
+    ------
+    error
+        ``value`` does not parse (the message names it and says ``use YYYY-MM-DD``).
+
+    Examples
+    --------
+    >>> parse_date("2025-12-15"), parse_date(None)
+    (Timestamp('2025-12-15 00:00:00'), None)
+    """
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise error(f"malformed {name} {value!r}: use YYYY-MM-DD") from None
+    if pd.isna(ts):
+        raise error(f"malformed {name} {value!r}: use YYYY-MM-DD")
+    return ts.tz_localize(None) if ts.tz is not None else ts
 
 
 def _parse_when(when) -> tuple[pd.Timestamp, bool]:

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .calendars import DEFAULT_EXCHANGE, exchange_sessions
+from .calendars import DEFAULT_EXCHANGE, exchange_sessions, parse_date  # noqa: F401 (parse_date re-exported)
 from .data_cache import cache_path, merge_into_cache, read_cache, write_cache
 from .data_live import OFFLINE_HINT, download, parse_yfinance, refresh
 from .data_snapshot import (  # noqa: F401 (re-exported: analysis.data.read_snapshot etc.)
@@ -59,42 +59,6 @@ REQUIRED_COLUMNS = ("close", "dividend", "split")
 FIELDS = ("open", "high", "low", "close", "volume", "dividend", "split")
 DEFAULT_MAX_GAP = 5
 _ORIGINS = ("yfinance", "cache", "snapshot")  # priority on a date several sources hold
-
-
-# --------------------------------------------------------------------------- dates
-def parse_date(value, name: str = "date") -> pd.Timestamp | None:
-    """A ``Timestamp`` from a date-like value; ``None`` or ``""`` passes through as None.
-
-    Parameters
-    ----------
-    value : date-like, str or None
-    name : str
-        What the value is, for the message (``start``, ``end``).
-
-    Returns
-    -------
-    pandas.Timestamp or None
-        Time-zone naive.
-
-    Raises
-    ------
-    DataError
-        ``value`` does not parse (the message names it and says ``use YYYY-MM-DD``).
-
-    Examples
-    --------
-    >>> parse_date("2025-12-15"), parse_date(None)
-    (Timestamp('2025-12-15 00:00:00'), None)
-    """
-    if value is None or (isinstance(value, str) and value.strip() == ""):
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise DataError(f"malformed {name} {value!r}: use YYYY-MM-DD") from None
-    if pd.isna(ts):
-        raise DataError(f"malformed {name} {value!r}: use YYYY-MM-DD")
-    return ts.tz_localize(None) if ts.tz is not None else ts
 
 
 # --------------------------------------------------------------------------- validation

@@ -355,6 +355,11 @@ def test_event_date_not_a_session_suggests_nearest(syn):
     ret, mkt = syn
     with pytest.raises(EventStudyError, match=r"2021-12-11 is not a session.*nearest session is 2021-12-10"):
         event_study(ret, mkt, "2021-12-11")
+    with pytest.raises(EventStudyError, match=r"^malformed event_date '2021-13-01': use YYYY-MM-DD$"):
+        event_study(ret, mkt, "2021-13-01")
+    for missing in (None, "", "  "):
+        with pytest.raises(EventStudyError, match=r"^event_date is required"):
+            event_study(ret, mkt, missing)
 
 
 def test_duplicate_dates(syn):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..calendars import nearest_session
+from ..calendars import nearest_session, parse_date
 from ..errors import EventStudyError, WindowRangeError
 from ..windows import check_estimation_window, parse_window, parse_windows, window_rows, window_span
 
@@ -54,14 +54,9 @@ def _as_frame(returns) -> pd.DataFrame:
 
 
 def _event_position(index: pd.DatetimeIndex, event_date) -> tuple[int, pd.Timestamp]:
-    try:
-        t = pd.Timestamp(event_date)
-    except (TypeError, ValueError):
-        raise EventStudyError(f"event_date {event_date!r} is not a date: use YYYY-MM-DD") from None
-    if pd.isna(t):
-        raise EventStudyError(f"event_date {event_date!r} is not a date: use YYYY-MM-DD")
-    if t.tz is not None:
-        t = t.tz_localize(None)
+    t = parse_date(event_date, "event_date", EventStudyError)
+    if t is None:
+        raise EventStudyError("event_date is required: pass day 0 as a session in the returns index")
     if index.tz is not None:
         index = index.tz_localize(None)
     if t not in index:
