@@ -70,7 +70,8 @@ def cache_dir(path: str | os.PathLike | None = None) -> Path:
     Returns
     -------
     pathlib.Path
-        Absolute; may not exist yet.
+        Absolute. Not created here: the cache writers create ``<cache>/prices/`` and
+        ``<cache>/commodities/`` on their first write.
 
     Examples
     --------
@@ -87,11 +88,13 @@ def reports_dir(path: str | os.PathLike | None = None) -> Path:
     Parameters
     ----------
     path : str, path-like or None
+        Explicit folder (the CLI's ``--out``).
 
     Returns
     -------
     pathlib.Path
-        Absolute; may not exist yet.
+        Absolute. Not created here: the runner creates it with its staging folder on the
+        first run.
 
     Examples
     --------
