@@ -52,6 +52,13 @@ import re
 from .errors import ReportError
 
 ROBUST_TESTS = ("patell_z_kp", "bmp_kp", "t_crude_dependence", "placebo")
+#: the engine's test names in words: the conclusion and the report tables name tests the same way
+TEST_NAMES = {
+    "t_cross_sectional": "t (cross-sectional)", "t_crude_dependence": "t (crude dependence)",
+    "patell_z": "Patell Z", "patell_z_kp": "Patell Z (KP)", "bmp": "BMP", "bmp_kp": "BMP (KP)",
+    "corrado_rank": "Corrado rank", "generalized_sign": "generalized sign", "wilcoxon": "Wilcoxon signed rank",
+    "placebo": "placebo",
+}
 #: the one default significance level of the generated prose
 DEFAULT_ALPHA = 0.05
 #: ``excluded`` rows with one of these windows (or none) apply to every window
@@ -85,7 +92,7 @@ def _level(alpha: float) -> str:
 
 
 def _name(test: str) -> str:
-    return str(test).replace("_", " ")
+    return TEST_NAMES.get(str(test), str(test).replace("_", " "))
 
 
 def _and(names) -> str:
@@ -270,7 +277,7 @@ def robust_agreement(p_values: dict, main_test: str, alpha: float = DEFAULT_ALPH
     Examples
     --------
     >>> robust_agreement({"patell_z": 0.01, "bmp_kp": 0.03, "placebo": 0.30}, "patell_z")
-    'The other dependence-robust tests do not all agree: bmp kp rejects at the 5% level, placebo does not (bmp kp p = 0.030; placebo p = 0.300).'
+    'The other dependence-robust tests do not all agree: BMP (KP) rejects at the 5% level, placebo does not (BMP (KP) p = 0.030; placebo p = 0.300).'
     """
     others = [(k, p_values[k]) for k in robust if k in p_values and k != main_test]
     if not others:
@@ -576,6 +583,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "ROBUST_TESTS",
+    "TEST_NAMES",
     "DEFAULT_ALPHA",
     "conclusion",
     "catalog_conclusion",

@@ -43,7 +43,7 @@ import math
 import re
 
 from .errors import ReportError
-from .narrative import DEFAULT_ALPHA, ROBUST_TESTS, excluded_records
+from .narrative import DEFAULT_ALPHA, ROBUST_TESTS, TEST_NAMES, excluded_records  # TEST_NAMES: the tests in words
 
 #: what a missing value prints as
 MISSING = "–"
@@ -77,13 +77,6 @@ HEADERS = {
     "share_volatility_reject": "share with unusual day-0 volatility",
 }
 
-#: the engine's test names in words (the test-battery grid's headers)
-TEST_NAMES = {
-    "t_cross_sectional": "t (cross-sectional)", "t_crude_dependence": "t (crude dependence)",
-    "patell_z": "Patell Z", "patell_z_kp": "Patell Z (KP)", "bmp": "BMP", "bmp_kp": "BMP (KP)",
-    "corrado_rank": "Corrado rank", "generalized_sign": "generalized sign", "wilcoxon": "Wilcoxon signed rank",
-    "placebo": "placebo",
-}
 
 #: model -> parameter columns that do not apply to it (dropped from display)
 NOT_APPLICABLE = {"market_adjusted": ("alpha", "beta", "r2"), "constant_mean": ("beta", "r2")}

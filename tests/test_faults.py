@@ -239,7 +239,7 @@ def test_f8_agree_only_when_every_robust_test_rejects():
                                 session="2025-12-15", tests=tests, window="(0,1)", main_test="placebo",
                                 treated=TREATED)
     assert "tests agree" not in text
-    assert "do not all agree" in text and "bmp kp rejects" in text
+    assert "do not all agree" in text and "BMP (KP) rejects" in text
 
 
 # ----------------------------------------------------------------------------- 9. the CAAR band

@@ -71,7 +71,7 @@ def test_agree_only_when_main_and_every_robust_test_reject(real):
     text = say(real, alpha=alpha)
     assert "The other dependence-robust tests agree: each rejects at the" in text
     for k, v in robust_ps(real["tests"], "(0,1)", "placebo").items():
-        assert f"{k.replace('_', ' ')} p = {v:.3f}" in text
+        assert f"{narrative.TEST_NAMES[k]} p = {v:.3f}" in text  # the tests named as in the report's tables
 
 
 def test_none_rejects_and_main_does_not_is_not_called_agreement(real):
@@ -89,8 +89,8 @@ def test_main_rejects_alone_disagrees_and_names_the_level(real):
     text = say(real, main="patell_z", alpha=0.05)
     assert "agree:" not in text and "tests agree" not in text
     assert "None of the other dependence-robust tests rejects at the 5% level" in text
-    assert "so the patell z test's rejection is not confirmed" in text
-    assert "patell z kp p = " in text and "placebo p = " in text
+    assert "so the Patell Z test's rejection is not confirmed" in text
+    assert "Patell Z (KP) p = " in text and "placebo p = " in text
 
 
 def test_mixed_names_which_tests_do_not_reject(real):
@@ -105,9 +105,9 @@ def test_mixed_names_which_tests_do_not_reject(real):
     keeping = [k for k, v in others.items() if v >= alpha]
     assert len(rejecting) == 1 and len(keeping) == 2
     head, _, tail = text.partition("do not all agree: ")
-    sentence = tail.split(" (")[0]
-    assert sentence.startswith(rejecting[0].replace("_", " ") + " rejects at the")
-    assert sentence.endswith(" and ".join(k.replace("_", " ") for k in keeping) + " do not")
+    names = narrative.TEST_NAMES
+    assert tail.startswith(names[rejecting[0]] + " rejects at the")
+    assert (", " + " and ".join(names[k] for k in keeping) + " do not (") in tail
 
 
 def test_every_robust_test_rejects_but_the_main_test_does_not(real):
@@ -118,13 +118,13 @@ def test_every_robust_test_rejects_but_the_main_test_does_not(real):
     alpha = (top + ps["corrado_rank"]) / 2
     text = say(real, window="(-5,5)", main="corrado_rank", alpha=alpha)
     assert "Every other dependence-robust test rejects at the" in text
-    assert "although the corrado rank test does not" in text and "tests agree" not in text
+    assert "although the Corrado rank test does not" in text and "tests agree" not in text
 
 
 def test_no_robust_test_available(real):
     tests = real["tests"][~real["tests"]["test"].isin(ROBUST_TESTS)]
     text = say(real, main="patell_z", tests=tests)
-    assert "No other dependence-robust test is available for this window, so the patell z test stands alone." in text
+    assert "No other dependence-robust test is available for this window, so the Patell Z test stands alone." in text
 
 
 def test_missing_robust_p_value_is_named_and_never_counts_as_rejecting(real):
@@ -134,7 +134,7 @@ def test_missing_robust_p_value_is_named_and_never_counts_as_rejecting(real):
     tests.loc[(tests["window"] == "(0,1)") & (tests["test"] == "bmp_kp"), "p_value"] = np.nan
     text = say(real, alpha=alpha, tests=tests)
     assert "tests agree" not in text and "do not all agree" in text
-    assert "bmp kp p = n/a" in text and "bmp kp gives no p-value" in text
+    assert "BMP (KP) p = n/a" in text and "BMP (KP) gives no p-value" in text
 
 
 def test_missing_main_p_value_cannot_be_judged(real):
