@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, EventStudyError
+from .windows import DEFAULT_ESTIMATION_WINDOW, DEFAULT_WINDOWS
 
 __all__ = [
     "MEASURE",
@@ -76,7 +77,6 @@ __all__ = [
 MEASURE = "log volume"
 #: volume model name -> the engine's normal-return model that computes it.
 VOLUME_MODELS = {"mean": "constant_mean", "market": "market"}
-DEFAULT_WINDOWS = ((-1, 1), (0, 0), (0, 1), (0, 5), (-5, 5))
 #: The date after which the Nasdaq mirror (unrounded volume) serves NTR, MOS, ICL, CF and SPY.
 SEAM = "2025-09-29"
 
@@ -165,7 +165,7 @@ def load_volumes(tickers, start=None, end=None, **kwargs) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- the study
-def volume_study(volumes, market_volume=None, event_date=None, estimation_window=(-250, -11),
+def volume_study(volumes, market_volume=None, event_date=None, estimation_window=DEFAULT_ESTIMATION_WINDOW,
                  event_windows=DEFAULT_WINDOWS, model: str = "mean", min_estimation_obs: int = 120):
     """Abnormal log volume around one event, with the engine's whole test battery.
 
