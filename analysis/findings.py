@@ -120,7 +120,8 @@ def data_vintage(data_dir=None, *, sources=None) -> str:
     return text
 
 
-def study_source(params: dict, *, vintage: str | None = None, measure: str = "daily total returns") -> str:
+def study_source(params: dict, *, vintage: str | None = None, measure: str = "daily total returns",
+                 model: str | None = None) -> str:
     """The source line of an event-study figure: the data and the normal-return model, in words.
 
     Parameters
@@ -132,6 +133,9 @@ def study_source(params: dict, *, vintage: str | None = None, measure: str = "da
         The snapshot's vintage text (default: read from the case folder).
     measure : str
         What was measured, e.g. ``"daily log share volume"``.
+    model : str, optional
+        The normal model when it is not ``params["model"]`` (the volume study's
+        ``"mean"``: the estimation-window mean, no benchmark).
 
     Returns
     -------
@@ -141,7 +145,7 @@ def study_source(params: dict, *, vintage: str | None = None, measure: str = "da
     --------
     >>> study_source({"model": "market", "benchmark": "SPY", "estimation_window": [-250, -11]},
     ...              vintage="curated snapshot, prices to 2026-09-15")
-    'Source: daily total returns, curated snapshot, prices to 2026-09-15; market model on SPY, estimation window trading days -250 to -11'
+    'Source: daily total returns, curated snapshot, prices to 2026-09-15; market model on SPY, estimation window: trading days -250\xa0to\xa0-11'
     """
     if vintage is None:
         from .data import snapshot_vintage
@@ -149,9 +153,11 @@ def study_source(params: dict, *, vintage: str | None = None, measure: str = "da
         vintage = str(snapshot_vintage(params.get("data_dir")).get("vintage") or "not recorded")
     snap = str(vintage).split(";")[0].strip()
     a, b = params.get("estimation_window") or (None, None)
-    model = str(params.get("model", "market")).replace("_", "-")
+    model = str(model or params.get("model", "market"))
+    model = "constant-mean" if model in ("mean", "constant_mean") else model.replace("_", "-")
     on = f" on {params['benchmark']}" if params.get("benchmark") and model != "constant-mean" else ""
-    return f"Source: {measure}, {snap}; {model} model{on}, estimation window trading days {a} to {b}"
+    span = f"{a}\u00a0to\u00a0{b}"  # never wrapped apart
+    return f"Source: {measure}, {snap}; {model} model{on}, estimation window: trading days {span}"
 
 
 # =========================================================================== key numbers of two notebooks
