@@ -73,8 +73,13 @@ def catalog_volume(results: dict, comparisons: dict, windows, *, volumes=None, t
 
     Examples
     --------
-    >>> cat = __import__("analysis").study_catalog(offline=True)   # doctest: +SKIP
-    >>> cat.to_frame("(0,1)")[["event_id", "volume_caar", "volume_p_placebo"]]   # doctest: +SKIP
+    >>> import analysis
+    >>> cat = analysis.study_catalog(["us-potash-easing-2025", "eu-belaruskali-2022"], offline=True)
+    >>> vol = catalog_volume(cat.results, cat.comparisons, [(0, 1)], offline=True)
+    >>> vol[["event_id", "window", "volume_n"]].values.tolist()
+    [['eu-belaruskali-2022', '(0,1)', 4], ['us-potash-easing-2025', '(0,1)', 4]]
+    >>> vol.set_index("event_id")["volume_caar"].round(3).to_dict()
+    {'eu-belaruskali-2022': 2.609, 'us-potash-easing-2025': 1.038}
     """
     from .eventstudy.volatility import event_volatility
 
@@ -144,8 +149,10 @@ def volume_by_kind(table: pd.DataFrame, window: str = "(0,1)", alpha: float = 0.
 
     Examples
     --------
-    >>> cat = __import__("analysis").study_catalog(offline=True)   # doctest: +SKIP
-    >>> volume_by_kind(cat.to_frame())                             # doctest: +SKIP
+    >>> import analysis
+    >>> cat = analysis.study_catalog(["us-potash-easing-2025", "eu-belaruskali-2022"], offline=True)
+    >>> volume_by_kind(cat.to_frame())[["kind", "n_votes", "mean_volume_caar"]].round(3).values.tolist()
+    [['easing', 1, 1.038], ['tightening', 1, 2.609]]
     """
     t = _lead_rows(table, window, "volume_caar")
     need = {"volume_p_placebo", "volatility_p_placebo_day0"} - set(t.columns)

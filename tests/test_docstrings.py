@@ -121,8 +121,6 @@ SKIP_PENDING = {
     "analysis.headers.catalog_header",
     "analysis.headers.sensitivity_notes",
     "analysis.robustness",
-    "analysis.volume_catalog.catalog_volume",
-    "analysis.volume_catalog.volume_by_kind",
 }
 
 
