@@ -402,6 +402,15 @@ def run_reports(runs: list[Run], *, out=None, jobs: int = 1, timeout: float | No
         The reports folder cannot be written (read-only, a file, disk full...). Nothing
         partial is published, earlier reports are intact, and each unfinished run is
         recorded under ``_failed/`` when the disk allows.
+
+    Examples
+    --------
+    No runs: the folder is checked, repaired after any crash and indexed, no kernel starts.
+
+    >>> import tempfile, pathlib
+    >>> out = tempfile.mkdtemp()
+    >>> run_reports([], out=out), (pathlib.Path(out) / "index.html").is_file()
+    ([], True)
     """
     from tqdm import tqdm
 
