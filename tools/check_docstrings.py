@@ -20,6 +20,7 @@ Run from the repository root::
 
     .venv/bin/python tools/check_docstrings.py            # one line per gap, grouped by module; exit 1 on gaps
     .venv/bin/python tools/check_docstrings.py --all      # every exported name, complete or not
+    .venv/bin/python tools/check_docstrings.py --modules  # every public definition in analysis/
 
 ``tests/test_docstrings.py`` uses :func:`check` to require every section of every name.
 """
@@ -241,13 +242,57 @@ def check(names=None) -> list[Entry]:
     return out
 
 
+def check_modules() -> list[Entry]:
+    """Check every public function and class *defined* in a module of :mod:`analysis`.
+
+    Wider than :func:`check`: also the public helpers a module does not export from
+    ``analysis`` (names without a leading underscore, excluding re-exports, whose
+    ``__module__`` is another module). An error class (a subclass of
+    :class:`BaseException`) needs only a docstring of its own, saying when it is raised.
+
+    Returns
+    -------
+    list of Entry
+        One per definition, named ``module.name``, sorted.
+
+    Examples
+    --------
+    >>> any(e.name == "analysis.eventstudy.event_study" for e in check_modules())
+    True
+    """
+    import importlib
+    import pkgutil
+
+    import analysis
+
+    out = []
+    for info in sorted(pkgutil.walk_packages(analysis.__path__, "analysis."), key=lambda m: m.name):
+        mod = importlib.import_module(info.name)
+        for name, obj in sorted(vars(mod).items()):
+            if name.startswith("_") or not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            if getattr(obj, "__module__", None) != mod.__name__:
+                continue
+            if inspect.isclass(obj) and issubclass(obj, BaseException):
+                # an error class needs only its own docstring saying when it is raised
+                entry = Entry(name=f"{mod.__name__}.{name}", module=mod.__name__, kind="class")
+                if not (obj.__dict__.get("__doc__") or "").strip():
+                    entry.missing.append("docstring")
+                out.append(entry)
+                continue
+            out.append(check_object(f"{mod.__name__}.{name}", obj))
+    return out
+
+
 def main(argv=None) -> int:
     """Print the gaps (or every entry with ``--all``); exit 1 when a section is missing."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--all", action="store_true", help="list complete names too")
+    ap.add_argument("--modules", action="store_true",
+                    help="every public function and class defined in analysis/, not only the exported names")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    entries = check()
+    entries = check_modules() if args.modules else check()
     by_module: dict[str, list[Entry]] = {}
     for e in entries:
         by_module.setdefault(e.module, []).append(e)
@@ -260,7 +305,8 @@ def main(argv=None) -> int:
             state = "ok" if e.complete else "missing " + ", ".join(e.missing)
             print(f"  {e.name:<26} {e.kind:<8} {state}")
     n_ok = sum(e.complete for e in entries)
-    print(f"{n_ok} of {len(entries)} exported names have every required section")
+    what = "public definitions in analysis/" if args.modules else "exported names"
+    print(f"{n_ok} of {len(entries)} {what} have every required section")
     return 0 if n_ok == len(entries) else 1
 
 
