@@ -137,8 +137,15 @@ def run_id(params: dict, notebooks, event: dict | None = None) -> str:
     ev = event or get_event(params["event"], data_dir=params.get("data_dir"))
     date = pd.Timestamp(ev.get("date") if ev.get("date") is not None else ev["timestamp"]).date()
     eid = check_event_id(ev["event_id"], "run id")
+    # Two case folders can hold the same event id and parameters: a case other than the
+    # bundled one adds its resolved folder to the hash, so their reports never share a run id
+    # (and one never replaces the other). The bundled case keeps its stable id.
+    hashed = dict(params)
+    root = config.data_dir(params.get("data_dir"))
+    if root != (config.REPO_DIR / "data").resolve():
+        hashed["case_folder"] = str(root)
     try:
-        return check_run_id(f"{date}_{eid}_{params_hash(params, notebooks)}")
+        return check_run_id(f"{date}_{eid}_{params_hash(hashed, notebooks)}")
     except ReportError as exc:
         raise ParameterError(str(exc)) from None
 

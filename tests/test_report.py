@@ -165,6 +165,22 @@ def test_run_id_is_event_date_id_and_a_stable_hash():
     assert adhoc.run_id.startswith("2025-12-13_adhoc-20251213-1149_")
 
 
+def test_two_case_folders_with_one_event_and_parameters_get_different_run_ids(tmp_path, monkeypatch):
+    """A copied case with the same event id and parameters must not share (and so replace) the
+    bundled case's report; the copy's id is stable and names the same event."""
+    import shutil
+
+    copy = tmp_path / "case"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "data", copy)
+    bundled = report.plan_run({"offline": True}, ["event_study"])
+    other = report.plan_run({"offline": True, "data_dir": str(copy)}, ["event_study"])
+    monkeypatch.setenv("POTASH_IMPACT_DATA", str(copy))
+    via_env = report.plan_run({"offline": True}, ["event_study"])
+    assert bundled.run_id.rsplit("_", 1)[0] == other.run_id.rsplit("_", 1)[0] == "2025-12-13_us-potash-easing-2025"
+    assert bundled.run_id != other.run_id
+    assert via_env.run_id != bundled.run_id
+
+
 def test_all_events_and_schedule_plan_runs(tmp_path):
     parser = cli.build_parser()
     ns = parser.parse_args(["report", "--offline", "--all-events", "--notebooks", "event_study"])
