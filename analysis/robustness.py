@@ -674,6 +674,7 @@ def curve_sentence(stats: dict, *, null: dict | None = None, influence=None, alp
         out.append("The joint null test could not run on these data (see the sample notes).")
     if influence is not None and len(influence) and influence["n_specifications"].iloc[0] > 0:
         r = influence.iloc[0]
-        out.append(f"Dropping {r['firm']} moves the median most, from {pct(r['median_diff_with'])} to "
-                   f"{pct(r['median_diff_without'])}" + (", reversing its sign." if r["sign_flips"] else "."))
+        out.append(f"Dropping {r['firm']} moves the median most: over the same specifications, from "
+                   f"{pct(r['median_diff_with'])} with every treated firm to {pct(r['median_diff_without'])} without "
+                   f"{r['firm']}" + (", reversing its sign." if r["sign_flips"] else "."))
     return " ".join(out)

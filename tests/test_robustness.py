@@ -339,9 +339,9 @@ def test_sentence_branches():
     inf = pd.DataFrame({"firm": ["MOS"], "n_specifications": [72], "median_diff_without": [0.004],
                         "median_diff_with": [-0.0175], "shift": [0.0215], "sign_flips": [True]})
     t = curve_sentence(_stats(), influence=inf)
-    assert t.endswith("Dropping MOS moves the median most, from -1.75% to +0.40%, reversing its sign.")
+    assert t.endswith("Dropping MOS moves the median most: over the same specifications, from -1.75% with every treated firm to +0.40% without MOS, reversing its sign.")
     t = curve_sentence(_stats(), influence=inf.assign(median_diff_without=-0.004, sign_flips=False))
-    assert t.endswith("Dropping MOS moves the median most, from -1.75% to -0.40%.")
+    assert t.endswith("Dropping MOS moves the median most: over the same specifications, from -1.75% with every treated firm to -0.40% without MOS.")
     assert "Dropping" not in curve_sentence(_stats(), influence=inf.assign(n_specifications=0))
 
 
