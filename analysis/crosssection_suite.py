@@ -215,7 +215,7 @@ class CrossSection:
             s += (f" {self.treated_label.capitalize()} minus {self.control_label}: mean SCAR difference "
                   f"{d.statistic:+.2f}, in-space p = {fp(d.p_value)} ({verdict(d.p_value)}).")
         top, bottom = self.screen.top(3), self.screen.bottom(3)
-        s += (" Largest moves that day: " + ", ".join(f"{r.firm} {100 * r.car:+.1f}%" for r in top.itertuples())
+        s += (f" Largest CARs over {self.window}: " + ", ".join(f"{r.firm} {100 * r.car:+.1f}%" for r in top.itertuples())
               + "; smallest: " + ", ".join(f"{r.firm} {100 * r.car:+.1f}%" for r in bottom.itertuples()) + ".")
         sc = self.synthetic
         if sc is not None:
