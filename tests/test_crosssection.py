@@ -295,6 +295,33 @@ def test_december_2025_numbers_against_an_independent_computation(panel, decembe
     assert "potash producer group's move over (0,1)" in december.sentence()
 
 
+def test_sentence_every_branch_says_no_more_than_the_numbers(december):
+    """Each branch of CrossSection.sentence() on the real December result and on variants of it."""
+    import dataclasses
+
+    full = december.sentence()
+    t = december.placebo[("treated", "scar")]
+    d = december.placebo[("diff", "scar")]
+    assert f"in-space p = {t.p_value:.4f} standardized" in full and "was unusual at the 5% level" in full
+    assert f"in-space p = {d.p_value:.3f} (not unusual at the 5% level)" in full
+    assert "Largest CARs over (0,1): " in full and "MOS -10.4%" in full
+    assert f"ranks with in-space p = {december.synthetic.p_value:.3f}." in full
+    # no control group: no difference sentence
+    no_diff = dataclasses.replace(december, placebo={k: v for k, v in december.placebo.items() if k[0] != "diff"})
+    assert " minus " not in no_diff.sentence() and "Largest CARs" in no_diff.sentence()
+    # no synthetic control: the sentence stops after the screen
+    no_sc = dataclasses.replace(december, synthetic=None, synthetic_error="too few donors")
+    assert no_sc.sentence().endswith("No synthetic control: too few donors.") and "RMSPE" not in no_sc.sentence()
+    # a treated move that is not unusual in space
+    calm = dataclasses.replace(december, placebo={**december.placebo,
+                                                   ("treated", "scar"): dataclasses.replace(t, p_value=0.4)})
+    assert "was not unusual at the 5% level" in calm.sentence() and "p = 0.400 standardized" in calm.sentence()
+    # no cross-section at all
+    none = dataclasses.replace(december, placebo={}, reason="the case lists no donor groups")
+    assert not none.available
+    assert none.sentence() == "No cross-section for us-potash-easing-2025: the case lists no donor groups."
+
+
 def test_december_2025_synthetic_control(december):
     sc = december.synthetic
     assert sc.weights.sum() == pytest.approx(1.0, abs=1e-12) and (sc.weights >= 0).all()
