@@ -56,6 +56,12 @@ class CommodityEventPath:
         Mean and sd (ddof 1) of the historical monthly changes, in %.
     hist_n : int
         Their number.
+
+    Examples
+    --------
+    >>> p = event_commodity_path("us-potash-easing-2025", months_after=2)
+    >>> p.series, p.expected_sign, p.bracket["event_price"]
+    ('potash', -1, 358.33)
     """
 
     event_id: str
@@ -100,8 +106,8 @@ class CommodityEventPath:
         if self.expected_sign:
             d = int(np.sign(last_cum))
             s += (
-                "; that is the direction the event kind suggests"
-                if d == self.expected_sign
+                "; no net change, so no direction to compare with the event kind" if d == 0
+                else "; that is the direction the event kind suggests" if d == self.expected_sign
                 else "; that is NOT the direction the event kind suggests"
             )
         return s

@@ -75,3 +75,30 @@ def test_event_table_names_the_reason_for_an_event_without_data():
     ev = pd.DataFrame([{"event_id": "late-2026", "date": "2026-07-03", "kind": "easing"}])
     tab = ce.commodity_event_table(ev)
     assert tab.loc[0, "status"].startswith("potash has no observation yet for the event month 2026-07 of late-2026")
+
+
+def test_verdict_every_branch():
+    """Each branch of CommodityEventPath.verdict on the real December path and on edited copies of it."""
+    import dataclasses
+
+    p = ce.event_potash_path("us-potash-easing-2025", months_after=2)
+    t = p.to_frame()
+    assert p.verdict == ("potash kept rising after the easing event of 2025-12-13 (2025-11 353.75, 2025-12 358.33, "
+                         "2026-01 366.00, 2026-02 372.50; +5.3% from 2025-11 to 2026-02); "
+                         "that is NOT the direction the event kind suggests")
+
+    def edited(prices, sign=-1):
+        tt = t.copy()
+        tt["price"] = prices
+        tt["change_pct"] = tt["price"].pct_change() * 100
+        tt["cum_change_pct"] = (tt["price"] / tt["price"].iloc[0] - 1) * 100
+        return dataclasses.replace(p, table=tt, expected_sign=sign)
+
+    falling = edited([400.0, 390.0, 380.0, 370.0])
+    assert "kept falling" in falling.verdict and "-7.5% from 2025-11 to 2026-02" in falling.verdict
+    assert falling.verdict.endswith("; that is the direction the event kind suggests")
+    mixed = edited([400.0, 410.0, 390.0, 400.0])
+    assert "was mixed" in mixed.verdict and mixed.verdict.endswith("no net change, so no direction to compare with the event kind")
+    assert edited([400.0, 390.0, 380.0, 370.0], sign=None).verdict.endswith("to 2026-02)")
+    empty = edited([400.0, None, None, None])
+    assert empty.verdict == "potash: no monthly observation after 2025-12-13 yet"
