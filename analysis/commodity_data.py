@@ -55,11 +55,6 @@ CACHE_FILE = "commodity_prices.parquet"
 _CSV_MONTH_RE = re.compile(r"^\s*(\d{4})-(\d{2})\s*$")
 _FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _META_COLUMNS = ("month", "vintage")
-#: Documented breaks in the published series (data/COMMODITIES.md, data/SOURCES.md): kept as data so the
-#: charts can mark them (analysis.plots); one record per break: series, first month after it, what it is.
-SERIES_BREAKS = (
-    {"series": "phosphate_rock", "month": "2023-12", "label": "level break (347.5 to 152.5 $/mt), flat after"},
-)
 
 
 # --------------------------------------------------------------------------- the case's settings
@@ -434,7 +429,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "SERIES",
-    "SERIES_BREAKS",
+    "load_commodity_notes",
     "primary_series",
     "resolve_series",
     "load_commodity_prices",
@@ -443,3 +438,56 @@ __all__ = [
     "validate_commodities",
     "commodity_cache_path",
 ]
+
+
+#: the columns of a case's ``commodity_notes.csv``
+NOTE_COLUMNS = ("series", "month", "kind", "note")
+
+
+def load_commodity_notes(data_dir=None) -> pd.DataFrame:
+    """Documented breaks and caveats of the case's commodity series (``commodity_notes.csv``), for the charts.
+
+    Parameters
+    ----------
+    data_dir : str, path-like or Case, optional
+        The case folder (default: ``$POTASH_IMPACT_DATA`` or the bundled ``data/``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``series, month (Period M), kind, note``, one row per note; empty when the case
+        has no ``commodity_notes.csv``.
+
+    Raises
+    ------
+    DataError
+        Wrong header, an empty field or a month that is not ``YYYY-MM``, naming the file and line.
+
+    Examples
+    --------
+    >>> load_commodity_notes()[["series", "kind"]].values.tolist()
+    [['phosphate_rock', 'level break']]
+    """
+    import csv
+
+    path = config.data_dir(data_dir) / "commodity_notes.csv"
+    empty = pd.DataFrame({"series": pd.Series(dtype=str), "month": pd.PeriodIndex([], freq="M"),
+                          "kind": pd.Series(dtype=str), "note": pd.Series(dtype=str)})
+    if not path.is_file():
+        return empty
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    if not rows or tuple(c.strip() for c in rows[0]) != NOTE_COLUMNS:
+        raise DataError(f"{path}:1: expected the header {','.join(NOTE_COLUMNS)}")
+    out = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(NOTE_COLUMNS) or not all(c.strip() for c in row):
+            raise DataError(f"{path}:{line}: expected 4 non-empty fields ({','.join(NOTE_COLUMNS)}), got {row!r}")
+        series, month, kind, note = (c.strip() for c in row)
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+            raise DataError(f"{path}:{line}: month {month!r} is not YYYY-MM")
+        out.append({"series": series, "month": pd.Period(month, "M"), "kind": kind, "note": note})
+    return pd.DataFrame(out) if out else empty
+

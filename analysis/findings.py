@@ -250,7 +250,10 @@ def catalog_key_numbers(study, window: str, alpha: float | None = None) -> dict:
 
     Examples
     --------
-    >>> key = catalog_key_numbers(study, "(0,1)")   # doctest: +SKIP
+    >>> from analysis.catalog_study import study_catalog
+    >>> study = study_catalog(["us-potash-easing-2025", "eu-belaruskali-2022"], offline=True)
+    >>> catalog_key_numbers(study, "(0,1)")["n_covered"]
+    2
     """
     from .narrative import DEFAULT_ALPHA
     from .recorder import jsonable
@@ -384,13 +387,17 @@ def _cross_section(r: dict) -> list[dict]:
     if not k or k.get("available") is False:
         return []
     w = k.get("window", "")
-    rows = []
+    donors = f", {k.get('n_donors')} donors" if k.get("n_donors") else ""
+    rows = []  # each number with the p of the same statistic: SCAR with the SCAR p, raw CAAR with the CAR p
+    if k.get("mean_scar_treated") is not None:
+        rows.append(_row(f"mean SCAR of the treated firms, days {w}", _v(k.get("mean_scar_treated"), "stat"),
+                         _p(k.get("p_in_space"), "in space, SCAR") + donors))
     if k.get("caar_treated") is not None:
         rows.append(_row(f"CAAR of the treated firms, days {w}", _v(k.get("caar_treated"), "pct"),
-                         _p(k.get("p_in_space"), "in space") + (f", {k.get('n_donors')} donors" if k.get("n_donors")
-                                                                else "")))
+                         _p(k.get("p_in_space_car"), "in space, raw CAR") + donors))
     if k.get("p_in_space_diff") is not None:
-        rows.append(_row(f"treated − control, days {w}", "in-space test", _p(k.get("p_in_space_diff"), "in space")))
+        rows.append(_row(f"treated − control, days {w}", "mean SCAR difference",
+                         _p(k.get("p_in_space_diff"), "in space, SCAR")))
     if k.get("p_synthetic") is not None:
         rows.append(_row("gap to the synthetic control", "placebo in space", _p(k.get("p_synthetic"), "synthetic")))
     return rows

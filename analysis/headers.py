@@ -74,7 +74,10 @@ def catalog_header(study, window: str) -> str:
 
     Examples
     --------
-    >>> header = catalog_header(study, "(0,1)")   # doctest: +SKIP
+    >>> from analysis.catalog_study import study_catalog
+    >>> study = study_catalog(["us-potash-easing-2025", "eu-belaruskali-2022"], offline=True)
+    >>> catalog_header(study, "(0,1)")[:41]
+    '2 of 2 catalog events covered by the data'
     """
     table = study.to_frame(window)
     s = study.settings
@@ -120,7 +123,9 @@ def sensitivity_notes(sens, min_months: int | None = None) -> list[str]:
 
     Examples
     --------
-    >>> notes = sensitivity_notes(sens)   # doctest: +SKIP
+    >>> from analysis.sensitivity import commodity_sensitivity
+    >>> sensitivity_notes(commodity_sensitivity(["NTR", "LXU"], market="SPY", offline=True))[0][:31]
+    'LXU has only 19 months of data '
     """
     own = getattr(sens, "notes", None)
     if own is not None and not callable(own) and min_months is None:

@@ -12,8 +12,9 @@ Figures that explain themselves
   Bank Pink Sheet, May 2026 release; later months from the June 2026 release", built
   from the data's vintage (:func:`analysis.findings.commodity_source`);
 * event markers carry a number; :func:`event_legend` is the table under the figure that
-  says which number is which event; documented breaks of a series
-  (:data:`analysis.commodity_data.SERIES_BREAKS`) are marked and annotated;
+  says which number is which event; documented breaks of a series (the case's
+  ``commodity_notes.csv``, :func:`analysis.commodity_data.load_commodity_notes`) are marked
+  and annotated;
 * one palette: the same group has the same colour in every figure
   (:data:`GROUP_COLORS`: treated, control, benchmark, donors, difference; event kinds
   :data:`KIND_COLORS`);
@@ -243,13 +244,7 @@ def event_legend(events, prices=None):
     return out
 
 
-def _breaks(series_cols, prices):
-    from .commodity_data import SERIES_BREAKS
-
-    return [b for b in SERIES_BREAKS if b["series"] in series_cols]
-
-
-def plot_commodity_prices(prices, events=None, series=None, *, ax=None, title=None, source=None, breaks=None):
+def plot_commodity_prices(prices, events=None, series=None, *, ax=None, title=None, source=None, notes=None):
     """Monthly commodity prices (one line per series) with numbered catalog events; returns the Figure.
 
     Parameters
@@ -269,9 +264,9 @@ def plot_commodity_prices(prices, events=None, series=None, *, ax=None, title=No
     title : str, optional
     source : str, optional
         The source line; default from the frame's vintage (:func:`analysis.findings.commodity_source`).
-    breaks : list of dict, optional
-        Documented breaks to mark (``series, month, label``); default
-        :data:`analysis.commodity_data.SERIES_BREAKS` of the drawn series.
+    notes : pandas.DataFrame, optional
+        Documented breaks to mark on the drawn series (``series, month, kind, note``:
+        :func:`analysis.commodity_data.load_commodity_notes` of the case); default none.
 
     Returns
     -------
@@ -308,13 +303,14 @@ def plot_commodity_prices(prices, events=None, series=None, *, ax=None, title=No
         ax.annotate(text, xy=(when, 1.0), xycoords=("data", "axes fraction"),
                     xytext=(0, 2 + 8 * ((row["no"] - 1) % LABEL_ROWS)), textcoords="offset points", ha="center",
                     va="bottom", fontsize=6.5, color=_kind_color(kind), gid=f"event-label:{eid}")
-    for b in (breaks if breaks is not None else _breaks(cols, prices)):
+    for b in ([] if notes is None else notes.to_dict("records")):
         m = pd.Period(b["month"], "M")
         if b["series"] in cols and m in prices.index:
             y = float(prices.loc[m, b["series"]])
             at = _month_x(pd.PeriodIndex([m]))[0]
             ax.scatter([at], [y], marker="v", s=36, color="#333333", zorder=3, gid=f"break-point:{b['series']}:{m}")
-            text = textwrap.fill(f"{b['series'].replace('_', ' ')}, {m.strftime('%b %Y')}: {b['label']}", 40)
+            text = textwrap.fill(f"{b['series'].replace('_', ' ')}, {m.strftime('%b %Y')}: {b['kind']} "
+                                 f"({b['note']})", 40)
             note = ax.annotate(text, xy=(at, y),
                                xytext=(6, 7), textcoords="offset points", ha="left", va="bottom", fontsize=7,
                                color="#333333", gid=f"break:{b['series']}:{m}")

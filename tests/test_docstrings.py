@@ -117,9 +117,6 @@ SKIP_ALLOWED = {
 # Skipped for another reason and waiting for a runnable example (owners told in STATUS.md);
 # remove a line when its example runs.
 SKIP_PENDING = {
-    "analysis.findings.catalog_key_numbers",
-    "analysis.headers.catalog_header",
-    "analysis.headers.sensitivity_notes",
     "analysis.robustness",
 }
 

@@ -243,6 +243,12 @@ def test_key_findings_of_each_notebook():
     assert [r["value"] for r in rob["numbers"]] == ["358 of 360", "-1.37%", "0%"]
     cs = findings.key_findings({"notebook": "cross_section", "sentence": "S.", "key": {"available": False}})
     assert cs["conclusion"] == "S." and cs["numbers"] == []
+    cs = findings.key_findings({"notebook": "cross_section", "conclusion": "S.", "key": {
+        "window": "(0,1)", "mean_scar_treated": -1.3557, "p_in_space": 0.0004, "caar_treated": -0.04324,
+        "p_in_space_car": 0.0001, "p_in_space_diff": 0.1516, "n_donors": 40, "p_synthetic": 0.634}})
+    assert [(r["value"], r["evidence"]) for r in cs["numbers"]] == [  # each number with its own statistic's p
+        ("-1.36", "p < 0.001 (in space, SCAR), 40 donors"), ("-4.32%", "p < 0.001 (in space, raw CAR), 40 donors"),
+        ("mean SCAR difference", "p = 0.152 (in space, SCAR)"), ("placebo in space", "p = 0.634 (synthetic)")]
     other = findings.key_findings({"notebook": "mine", "verdict": "V.", "notes": [{"text": "n1"}, "n1", "n2"]})
     assert other == {"conclusion": "V.", "numbers": [], "notes": ["n1", "n2"], "vintage": None}
 
@@ -357,12 +363,13 @@ def test_catalog_and_commodity_key_numbers_count_directly():
 # --------------------------------------------------------------------------- figures
 def test_price_chart_numbers_every_event_in_range_and_marks_the_break():
     from analysis.catalog import load_events
-    from analysis.commodity_data import SERIES_BREAKS, load_commodity_prices
+    from analysis.commodity_data import load_commodity_notes, load_commodity_prices
 
     prices = load_commodity_prices(source="bundled")
     events = load_events().query("kind != 'confounder'")
+    notes = load_commodity_notes()  # data/commodity_notes.csv: the break is case data
     part = prices.loc[pd.Period("2023-06", "M"):]
-    fig = plots.plot_commodity_prices(part, events)
+    fig = plots.plot_commodity_prices(part, events, notes=notes)
     ax = fig.axes[0]
     in_range = events[(pd.to_datetime(events["date"]) >= pd.Timestamp("2023-06-01"))]
     labels = [t for t in ax.texts if str(t.get_gid()).startswith("event-label:")]
@@ -373,15 +380,15 @@ def test_price_chart_numbers_every_event_in_range_and_marks_the_break():
     assert list(key["date"].astype(str)) == sorted(in_range["date"].astype(str))
     (brk,) = [t for t in ax.texts if str(t.get_gid()).startswith("break:")]
     assert brk.get_gid() == "break:phosphate_rock:2023-12" and "level break" in brk.get_text()
-    assert SERIES_BREAKS[0]["series"] == "phosphate_rock"
+    assert "347.5 to 152.5" in brk.get_text().replace("\n", " ")
     assert ax.get_title() == "Monthly fertilizer prices and the catalog's events (numbered)"
     assert ax.get_ylabel() == "US$ per metric tonne (nominal)" and "month" in ax.get_xlabel()
     assert fig.get_supxlabel() == ("Source: World Bank Pink Sheet, May 2026 release; later months from the June "
                                    "2026 release")
     assert tuple(fig.get_size_inches()) == plots.FIGSIZE
     # no phosphate rock drawn, or a span after the break: no annotation
-    for fig2 in (plots.plot_commodity_prices(prices, series="potash"),
-                 plots.plot_commodity_prices(prices.loc[pd.Period("2024-06", "M"):])):
+    for fig2 in (plots.plot_commodity_prices(prices, series="potash", notes=notes), plots.plot_commodity_prices(prices),
+                 plots.plot_commodity_prices(prices.loc[pd.Period("2024-06", "M"):], notes=notes)):
         assert not [t for t in fig2.axes[0].texts if str(t.get_gid()).startswith("break:")]
     one = plots.plot_commodity_prices(part, events[events["event_id"] == "us-potash-easing-2025"])
     assert [t.get_text() for t in one.axes[0].texts if str(t.get_gid()).startswith("event-label:")] == [
@@ -452,3 +459,25 @@ def test_forest_and_group_panels_titles(tmp_path):
     (line,) = [ln for ln in panels.axes[0].lines if ln.get_label() == "treated"]
     assert mcolors.to_hex(line.get_color()) == plots.GROUP_COLORS["treated"]
     assert not math.isnan(float(line.get_ydata()[0]))
+
+
+def test_commodity_notes_are_case_data_with_file_line_errors(tmp_path):
+    import shutil
+
+    from analysis.commodity_data import load_commodity_notes
+    from analysis.errors import DataError
+
+    case = tmp_path / "case"
+    shutil.copytree(__import__("analysis").config.data_dir(), case)
+    notes = load_commodity_notes(case)
+    assert notes.to_dict("records") == [{"series": "phosphate_rock", "month": pd.Period("2023-12", "M"),
+                                         "kind": "level break", "note": "347.5 to 152.5 $/mt, flat after"}]
+    (case / "commodity_notes.csv").write_text("series,month,kind,note\nurea,2026-3,spike,Hormuz\n")
+    with pytest.raises(DataError, match=r"commodity_notes.csv:2: month '2026-3' is not YYYY-MM"):
+        load_commodity_notes(case)
+    (case / "commodity_notes.csv").write_text("series,month,note\n")
+    with pytest.raises(DataError, match=r"commodity_notes.csv:1: expected the header series,month,kind,note"):
+        load_commodity_notes(case)
+    (case / "commodity_notes.csv").unlink()
+    assert load_commodity_notes(case).empty  # no file: no notes
+
