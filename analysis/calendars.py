@@ -223,7 +223,26 @@ def align_event(
 
 
 def nearest_session(sessions: pd.DatetimeIndex, when) -> pd.Timestamp:
-    """The session in ``sessions`` closest to ``when`` (ties go to the later one)."""
+    """The session in ``sessions`` closest to ``when`` (ties go to the later one).
+
+    Parameters
+    ----------
+    sessions : DatetimeIndex
+        Sorted session labels (naive).
+    when : date-like
+        Any date or timestamp, a session or not.
+
+    Returns
+    -------
+    Timestamp
+        A member of ``sessions``; the first or last one when ``when`` lies outside them.
+
+    Examples
+    --------
+    >>> s = exchange_sessions("2025-12-10", "2025-12-19")
+    >>> str(nearest_session(s, "2025-12-13").date()), str(nearest_session(s, "2025-12-14").date())
+    ('2025-12-12', '2025-12-15')
+    """
     sessions = pd.DatetimeIndex(sessions)
     t = pd.Timestamp(when)
     pos = int(np.clip(sessions.searchsorted(t), 0, len(sessions) - 1))
@@ -233,7 +252,36 @@ def nearest_session(sessions: pd.DatetimeIndex, when) -> pd.Timestamp:
 
 
 def session_position(sessions: pd.DatetimeIndex, session) -> int:
-    """Position of ``session`` in ``sessions``; a clear error with the nearest session if absent."""
+    """Position of ``session`` in ``sessions``; a clear error with the nearest session if absent.
+
+    Parameters
+    ----------
+    sessions : DatetimeIndex
+        Session labels (naive), without duplicates.
+    session : date-like
+        The session to find.
+
+    Returns
+    -------
+    int
+        Its 0-based position.
+
+    Raises
+    ------
+    AlignmentError
+        ``session`` is not in ``sessions`` (the nearest session is named), or
+        ``sessions`` holds a duplicate date.
+
+    Examples
+    --------
+    >>> s = exchange_sessions("2025-12-10", "2025-12-19")
+    >>> session_position(s, "2025-12-15")
+    3
+    >>> session_position(s, "2025-12-13")
+    Traceback (most recent call last):
+    ...
+    analysis.errors.AlignmentError: 2025-12-13 is not a session in the data; nearest session is 2025-12-12 (align the event with align_event first)
+    """
     sessions = pd.DatetimeIndex(sessions)
     t = pd.Timestamp(session)
     if not sessions.is_unique:
@@ -249,14 +297,55 @@ def session_position(sessions: pd.DatetimeIndex, session) -> int:
 
 
 def relative_sessions(sessions: pd.DatetimeIndex, event_session) -> pd.Series:
-    """Relative day (0 = event session) of every session, as an integer Series indexed by session."""
+    """Relative day (0 = event session) of every session, as an integer Series indexed by session.
+
+    Parameters
+    ----------
+    sessions : DatetimeIndex
+        Session labels (naive).
+    event_session : date-like
+        Day 0; must be one of ``sessions``.
+
+    Returns
+    -------
+    Series
+        Named ``day``: session -> ``position - position of event_session``.
+
+    Raises
+    ------
+    AlignmentError
+        As :func:`session_position`.
+
+    Examples
+    --------
+    >>> relative_sessions(exchange_sessions("2025-12-10", "2025-12-19"), "2025-12-15").tolist()
+    [-3, -2, -1, 0, 1, 2, 3, 4]
+    """
     sessions = pd.DatetimeIndex(sessions)
     pos = session_position(sessions, event_session)
     return pd.Series(np.arange(len(sessions)) - pos, index=sessions, name="day")
 
 
 def exchange_sessions(start, end, exchange: str = DEFAULT_EXCHANGE) -> pd.DatetimeIndex:
-    """All sessions of ``exchange`` from ``start`` to ``end`` inclusive (naive labels)."""
+    """All sessions of ``exchange`` from ``start`` to ``end`` inclusive (naive labels).
+
+    Parameters
+    ----------
+    start, end : date-like
+        Inclusive bounds; clipped to the range the calendar covers.
+    exchange : str
+        An exchange_calendars name (``"XNYS"``, ``"XETR"``, ...).
+
+    Returns
+    -------
+    DatetimeIndex
+        Named ``date``; empty when the bounds leave nothing.
+
+    Examples
+    --------
+    >>> list(exchange_sessions("2025-12-22", "2025-12-31", "XETR").strftime("%m-%d"))
+    ['12-22', '12-23', '12-29', '12-30']
+    """
     cal = get_calendar(exchange)
     s = max(pd.Timestamp(start), cal.first_session)
     e = min(pd.Timestamp(end), cal.last_session)

@@ -109,6 +109,12 @@ class CaseSettings(Mapping):
     donor_groups : tuple of str
         Universe groups whose firms the news should not touch: the donor pool of
         :func:`analysis.crosssection.placebo_in_space` (checked to exist).
+
+    Examples
+    --------
+    >>> settings = Case.load().settings
+    >>> settings.market, settings.get("market"), settings.expected_sign
+    ('SPY', 'SPY', {'tightening': 1, 'easing': -1})
     """
 
     name: str | None = None
@@ -353,7 +359,25 @@ def read_csv_lines(path: Path, required: tuple[str, ...] = ()) -> tuple[pd.DataF
 
 
 def is_iso_date(value) -> bool:
-    """Whether ``value`` is a ``YYYY-MM-DD`` string naming a real day (not ``12/13/2025``, not ``2021-02-30``)."""
+    """Whether ``value`` is a ``YYYY-MM-DD`` string naming a real day (not ``12/13/2025``, not ``2021-02-30``).
+
+    The case files' strict date rule (user-facing arguments are read more leniently by
+    :func:`analysis.calendars.parse_date`).
+
+    Parameters
+    ----------
+    value : object
+        Anything; only a str can pass.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> [is_iso_date(v) for v in ("2025-12-15", "2021-02-30", "12/13/2025", 20251215)]
+    [True, False, False, False]
+    """
     if not isinstance(value, str) or not _DATE_RE.match(value):
         return False
     try:
@@ -364,7 +388,35 @@ def is_iso_date(value) -> bool:
 
 
 def parse_iso_date(value, where: str, what: str = "date") -> pd.Timestamp:
-    """``YYYY-MM-DD`` -> Timestamp; anything else -> :class:`CaseError` "<where>: invalid <what> <value>"."""
+    """``YYYY-MM-DD`` -> Timestamp; anything else -> :class:`CaseError` "<where>: invalid <what> <value>".
+
+    Parameters
+    ----------
+    value : object
+        The field as read from the file.
+    where : str
+        ``"<file>:<line>"`` (leads the message).
+    what : str
+        The field's name in the message.
+
+    Returns
+    -------
+    Timestamp
+
+    Raises
+    ------
+    CaseError
+        ``value`` fails :func:`is_iso_date`.
+
+    Examples
+    --------
+    >>> parse_iso_date("2025-12-15", "events.csv:3")
+    Timestamp('2025-12-15 00:00:00')
+    >>> parse_iso_date("2025-13-01", "events.csv:3")
+    Traceback (most recent call last):
+    ...
+    analysis.errors.CaseError: events.csv:3: invalid date '2025-13-01': use YYYY-MM-DD (a real day)
+    """
     if not is_iso_date(value):
         raise CaseError(f"{where}: invalid {what} {value!r}: use YYYY-MM-DD (a real day)")
     return pd.Timestamp(value)
@@ -766,7 +818,19 @@ def as_case(case_or_data_dir=None) -> Case:
 
 
 def clear_cache() -> None:
-    """Forget every loaded case (the next :meth:`Case.load` reads the files again)."""
+    """Forget every loaded case (the next :meth:`Case.load` reads the files again).
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> case = Case.load()
+    >>> clear_cache()
+    >>> Case.load() is case
+    False
+    """
     with _cache_lock:
         _cache.clear()
 

@@ -203,7 +203,35 @@ def align_events(events: pd.DataFrame, exchange: str = "XNYS", policy: str = "ne
 
 
 def find_event(event, events: pd.DataFrame) -> dict:
-    """An event of the ``events`` frame by id, or an ad-hoc event from a date string (see :func:`get_event`)."""
+    """An event of the ``events`` frame by id, or an ad-hoc event from a date string (see :func:`get_event`).
+
+    Parameters
+    ----------
+    event : str or date-like
+        A catalog ``event_id``, or a date ``YYYY-MM-DD[ HH:MM]`` (UTC) for an event the
+        catalog does not hold.
+    events : DataFrame
+        The catalog (:func:`load_events`).
+
+    Returns
+    -------
+    dict
+        The catalog row; for a date, a record with ``event_id`` ``adhoc-YYYYMMDD[-HHMM]``,
+        ``kind`` ``"adhoc"`` and the time as ``time_utc``.
+
+    Raises
+    ------
+    CatalogError
+        Neither an id nor a date (close ids are suggested).
+
+    Examples
+    --------
+    >>> ev = load_events()
+    >>> find_event("ofac-gl13-2025", ev)["kind"]
+    'easing'
+    >>> {k: find_event("2025-12-13 11:49", ev)[k] for k in ("event_id", "kind", "time_utc")}
+    {'event_id': 'adhoc-20251213-1149', 'kind': 'adhoc', 'time_utc': '11:49'}
+    """
     key = str(event).strip()
     hit = events[events["event_id"] == key]
     if len(hit):

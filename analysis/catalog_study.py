@@ -115,8 +115,35 @@ def find_clusters(events: pd.DataFrame, sessions: pd.DatetimeIndex, span: tuple[
 
     ``events`` needs ``event_id, kind, session`` (aligned) and is taken in time order.
     Only events whose kind is in ``kinds`` are linked (default: every kind); the others
-    are singleton clusters. Returns ``events`` with ``cluster`` (1, 2, ... in time
-    order), ``cluster_lead`` (the earliest member's id) and ``cluster_size``.
+    are singleton clusters.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Columns ``event_id``, ``kind`` and ``session`` (from :func:`analysis.catalog.align_events`).
+    sessions : DatetimeIndex
+        The calendar's sessions, covering every span.
+    span : (int, int)
+        Relative sessions around each event that must not overlap another's (the hull of
+        the event windows).
+    kinds : iterable of str, optional
+        The kinds that are linked; default every kind.
+
+    Returns
+    -------
+    DataFrame
+        ``events`` with ``cluster`` (1, 2, ... in time order), ``cluster_lead`` (the
+        earliest member's id) and ``cluster_size``.
+
+    Examples
+    --------
+    >>> from analysis.calendars import exchange_sessions
+    >>> from analysis.catalog import align_events, load_events
+    >>> ev = load_events()
+    >>> ev = align_events(ev[ev["event_id"].isin(["belavia-relief-2025", "us-potash-easing-2025", "ofac-gl13-2025"])])
+    >>> cl = find_clusters(ev, exchange_sessions("2025-08-01", "2026-01-31"), (-1, 1))
+    >>> cl[["event_id", "cluster", "cluster_lead"]].values.tolist()
+    [['belavia-relief-2025', 1, 'belavia-relief-2025'], ['us-potash-easing-2025', 2, 'us-potash-easing-2025'], ['ofac-gl13-2025', 2, 'us-potash-easing-2025']]
     """
     ev = events.reset_index(drop=True).copy()
     sessions = pd.DatetimeIndex(sessions)
@@ -149,6 +176,27 @@ class CatalogStudy:
     """Results of :func:`study_catalog`: one tidy table, clusters, sign consistency, plots.
 
     The computation lives in :func:`study_catalog`; this container only reshapes it.
+    Built by :func:`study_catalog`, never directly.
+
+    Attributes
+    ----------
+    settings : dict
+        The run's parameters: groups, market, windows, model, min_estimation_obs, exchange.
+    windows : list of str
+        The event-window labels.
+    results, comparisons : dict
+        Event id -> :class:`~analysis.eventstudy.EventStudyResult` /
+        :class:`~analysis.eventstudy.GroupComparison`, covered events only.
+    clusters : DataFrame
+        Events whose windows overlap another catalog event's.
+
+    Examples
+    --------
+    >>> s = study_catalog(["us-potash-easing-2025", "eu-belaruskali-2022"], offline=True)
+    >>> s.n_covered, s.windows
+    (2, ['(-1,1)', '(0,0)', '(0,1)', '(0,5)'])
+    >>> sorted(s.results)
+    ['eu-belaruskali-2022', 'us-potash-easing-2025']
     """
 
     def __init__(self, *, table, clusters, results, comparisons, settings, expected_sign):

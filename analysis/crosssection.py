@@ -127,7 +127,43 @@ def firm_cars(returns, market, event_date, window=(0, 1), estimation_window=DEFA
 
 def firm_cars_windows(returns, market, event_date, windows, estimation_window=DEFAULT_ESTIMATION_WINDOW, *,
                       min_estimation_obs: int = 120) -> dict:
-    """:func:`firm_cars` for several windows from one engine fit: ``{(a, b): frame}``."""
+    """:func:`firm_cars` for several windows from one engine fit: ``{(a, b): frame}``.
+
+    Parameters
+    ----------
+    returns : DataFrame
+        Daily returns, sessions x firms.
+    market : Series
+        The market's daily returns.
+    event_date : date-like
+        Day 0, a session of ``returns``.
+    windows : sequence of (int, int) or str
+        Event windows (parsed by :func:`analysis.windows.parse_window`).
+    estimation_window : (int, int)
+        The market model's estimation window.
+    min_estimation_obs : int
+        Fewer valid estimation returns exclude a firm (named in the frames' ``dropped``).
+
+    Returns
+    -------
+    dict
+        ``(a, b)`` -> frame indexed by firm with ``car``, ``scar``, ``std_error``;
+        ``attrs``: ``dropped`` (firm -> reason), ``window`` label, ``event_date``.
+
+    Raises
+    ------
+    EventStudyError
+        As :func:`analysis.eventstudy.event_study` (bad windows, day 0 not a session...).
+
+    Examples
+    --------
+    >>> from analysis.crosssection_suite import cross_section_returns
+    >>> r, m = cross_section_returns(["NTR", "MOS", "IPI", "ICL", "KO", "PG", "XOM", "DOW", "LIN", "CAT", "JPM", "AAPL"],
+    ...                              offline=True)
+    >>> cars = firm_cars_windows(r, m, "2025-12-15", [(0, 0), (0, 1)])
+    >>> round(float(cars[(0, 0)].loc["MOS", "car"]), 4), round(float(cars[(0, 1)].loc["MOS", "car"]), 4)
+    (-0.0499, -0.1036)
+    """
     from .eventstudy import event_study
 
     windows = [parse_window(w) for w in windows]
@@ -178,7 +214,23 @@ def _default_treated(case, available) -> list[str]:
 
 def donor_groups(case=None) -> tuple[list[str], list[str]]:
     """``(wanted, present)``: the case's donor groups (``donor_groups`` of ``case.toml``, else
-    :data:`DEFAULT_DONOR_GROUPS`) and those its universe has."""
+    :data:`DEFAULT_DONOR_GROUPS`) and those its universe has.
+
+    Parameters
+    ----------
+    case : Case, path-like or None
+        The case (default the bundled one, or ``$POTASH_IMPACT_DATA``).
+
+    Returns
+    -------
+    (list of str, list of str)
+        The wanted group names and the subset ``universe.csv`` lists.
+
+    Examples
+    --------
+    >>> donor_groups()
+    (['broad market', 'chemicals'], ['broad market', 'chemicals'])
+    """
     case = as_case(case)
     names = list(getattr(case.settings, "donor_groups", ()) or DEFAULT_DONOR_GROUPS)
     return names, [g for g in names if g in set(case.universe["group"])]
@@ -194,6 +246,19 @@ def _default_donors(case, available) -> list[str]:
 # --------------------------------------------------------------------------- portfolios
 def n_portfolios_possible(n: int, k: int, k_control: int = 0) -> int:
     """Number of distinct (pseudo-treated, pseudo-control) donor portfolios: ``C(n, k) C(n - k, k_c)``.
+
+    Parameters
+    ----------
+    n : int
+        Donors.
+    k : int
+        Size of the pseudo-treated portfolio.
+    k_control : int
+        Size of the pseudo-control portfolio (0: no control).
+
+    Returns
+    -------
+    int
 
     Examples
     --------
@@ -228,6 +293,15 @@ def portfolio_draws(n: int, k: int, n_portfolios: int, seed=0, k_control: int = 
     ------
     DataError
         Fewer donors than ``k + k_control``.
+
+    Examples
+    --------
+    >>> P, Q, exact = portfolio_draws(5, 2, 100)  # C(5, 2) = 10 <= 100: every portfolio
+    >>> P.shape, Q, exact, P[:3].tolist()
+    ((10, 2), None, True, [[0, 1], [0, 2], [0, 3]])
+    >>> P, Q, exact = portfolio_draws(30, 4, 50, seed=1, k_control=2)  # too many to enumerate: 50 draws
+    >>> P.shape, Q.shape, exact
+    ((50, 4), (50, 2), False)
     """
     if n < k + k_control or k < 1:
         raise DataError(f"{n} donors cannot fill a portfolio of {k} + {k_control} firms: add donors")
@@ -253,6 +327,18 @@ def portfolio_draws(n: int, k: int, n_portfolios: int, seed=0, k_control: int = 
 
 def in_space_p(observed: float, distribution) -> float:
     """``(1 + #{|x| >= |observed|}) / (1 + n)``: the two-sided in-space p.
+
+    Parameters
+    ----------
+    observed : float
+        The treated statistic.
+    distribution : array-like of float
+        The placebo portfolios' statistics (ties within floating-point noise count).
+
+    Returns
+    -------
+    float
+        In ``(0, 1]``; never 0, as the observed value counts as one draw.
 
     Examples
     --------
@@ -287,6 +373,15 @@ class InSpacePlacebo:
         firm, role, reason of every firm asked for but not used.
     n_possible : int
         The number of distinct portfolios.
+
+    Examples
+    --------
+    >>> from analysis.crosssection_suite import cross_section_returns
+    >>> r, m = cross_section_returns(["NTR", "MOS", "IPI", "ICL", "KO", "PG", "XOM", "DOW", "LIN", "CAT", "JPM", "AAPL"],
+    ...                              offline=True)
+    >>> res = placebo_in_space(r, m, "2025-12-15", statistic="scar")
+    >>> res.measure, res.window, res.treated, res.exact, res.n_possible
+    ('scar', '(0,1)', ('NTR', 'MOS', 'IPI', 'ICL'), True, 70)
     """
 
     statistic: float

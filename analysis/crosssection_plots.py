@@ -70,6 +70,16 @@ def plot_screen(scr, ax=None, *, title=None, pct: bool = True):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from analysis.screening import screen
+    >>> from analysis.crosssection_suite import cross_section_returns
+    >>> r, m = cross_section_returns(["NTR", "MOS", "IPI", "ICL", "KO", "PG", "XOM", "DOW", "LIN", "CAT", "JPM", "AAPL"],
+    ...                              offline=True)
+    >>> ax = plot_screen(screen(r, m, "2025-12-15")).axes[0]
+    >>> len(ax.patches), ax.get_ylabel()
+    (12, 'CAR (0,1) (%)')
     """
     t = scr.table
     if ax is None:
@@ -98,10 +108,21 @@ def plot_synthetic(sc, *, title=None, pct: bool = True):
     sc : SyntheticControl
     title : str, optional
     pct : bool
+        Returns in percent.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from analysis.synthetic import synthetic_control
+    >>> from analysis.crosssection_suite import cross_section_returns
+    >>> r, m = cross_section_returns(["NTR", "MOS", "IPI", "ICL", "KO", "PG", "XOM", "DOW", "LIN", "CAT", "JPM", "AAPL"],
+    ...                              offline=True)
+    >>> fig = plot_synthetic(synthetic_control(r, "2025-12-15"))
+    >>> [a.get_ylabel() for a in fig.axes]
+    ['cumulated return from day -30 (%)', 'gap: treated - synthetic (%)']
     """
     s = 100.0 if pct else 1.0
     frame = sc.to_frame()

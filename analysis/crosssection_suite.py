@@ -105,6 +105,14 @@ class CrossSection:
     reason : str or None
         Why there is no cross-section (a case without donor groups); then :attr:`available`
         is False and ``placebo`` is empty.
+
+    Examples
+    --------
+    >>> r, m = cross_section_returns(["NTR", "MOS", "IPI", "ICL", "KO", "PG", "XOM", "DOW", "LIN", "CAT", "JPM", "AAPL"],
+    ...                              offline=True)
+    >>> cs = cross_section_study("us-potash-easing-2025", returns=r, market=m)
+    >>> cs.available, cs.window, sorted(cs.placebo)
+    (True, '(0,1)', [('treated', 'car'), ('treated', 'scar')])
     """
 
     event_id: str
@@ -382,6 +390,16 @@ def catalog_in_space(table: pd.DataFrame, *, treated, control, case=None, offlin
         ``table`` with ``p_in_space`` (treated, SCAR), ``p_in_space_car``,
         ``p_in_space_diff`` (treated - control, SCAR), ``n_donors`` and ``in_space``
         (``ok`` or the reason there is no p).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"event_id": ["us-potash-easing-2025"], "session": [pd.Timestamp("2025-12-15")],
+    ...                       "window": ["(0,1)"], "status": ["ok"]})
+    >>> out = catalog_in_space(table, treated=["NTR", "MOS", "IPI", "ICL"], control=["CF", "LXU"], offline=True,
+    ...                        n_portfolios=200)
+    >>> out[["p_in_space", "n_donors", "in_space"]].round(4).values.tolist()
+    [[0.005, 40, 'ok']]
     """
     out = table.copy()
     for c in IN_SPACE_COLUMNS:

@@ -41,6 +41,15 @@ class Screen:
     event_date : Timestamp
     dropped : DataFrame
         firm, role, reason for every firm without a CAR.
+
+    Examples
+    --------
+    >>> from analysis.crosssection_suite import cross_section_returns
+    >>> r, m = cross_section_returns(["NTR", "MOS", "IPI", "ICL", "KO", "PG", "XOM", "DOW", "LIN", "CAT", "JPM", "AAPL"],
+    ...                              offline=True)
+    >>> s = screen(r, m, "2025-12-15")
+    >>> s.window, s.table["firm"].iloc[0], s.groups["group"].tolist()
+    ('(0,1)', 'LIN', ['potash producer', 'broad market', 'chemicals'])
     """
 
     table: pd.DataFrame

@@ -325,7 +325,29 @@ class CommoditySensitivity:
     Coefficient order: ``const``, ``<series>`` (the series' monthly fractional change,
     e.g. ``potash``), ``market`` (the market's monthly total return). Tables name the
     commodity columns after the series (``beta_potash``, ``se_potash``, ...), so a
-    column never carries another commodity's name.
+    column never carries another commodity's name. Built by :func:`commodity_sensitivity`.
+
+    Attributes
+    ----------
+    tickers : tuple of str
+        The firms regressed.
+    groups : dict
+        Ticker -> universe group.
+    series, market : str
+        The commodity column and the market ticker.
+    params, std_errors, tstats, pvalues : DataFrame
+        Tickers x (const, <series>, market): OLS coefficients, Newey-West HAC standard
+        errors, t and p (Student t, ``nobs - 3`` df).
+    rsquared, nobs, hac_lags : Series
+        Per ticker.
+    rolling : DataFrame
+        Rolling betas (months x (coef, ticker)) over ``window`` months.
+
+    Examples
+    --------
+    >>> s = commodity_sensitivity(["NTR", "CF"], offline=True)
+    >>> s.series, s.params.columns.tolist(), round(float(s.params.loc["NTR", "potash"]), 3)
+    ('potash', ['const', 'potash', 'market'], 0.232)
     """
 
     tickers: tuple

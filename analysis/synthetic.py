@@ -162,6 +162,15 @@ class SyntheticControl:
         firm, role, reason for every firm asked for and not used.
     estimation_window, post : str
     event_date : Timestamp
+
+    Examples
+    --------
+    >>> from analysis.crosssection_suite import cross_section_returns
+    >>> r, m = cross_section_returns(["NTR", "MOS", "IPI", "ICL", "KO", "PG", "XOM", "DOW", "LIN", "CAT", "JPM", "AAPL"],
+    ...                              offline=True)
+    >>> sc = synthetic_control(r, "2025-12-15")
+    >>> sc.treated, round(float(sc.weights.sum()), 12), sc.weights.index[0]
+    (('NTR', 'MOS', 'IPI', 'ICL'), 1.0, 'LIN')
     """
 
     weights: pd.Series
