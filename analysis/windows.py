@@ -193,6 +193,20 @@ def parse_windows(values, *, name: str = "event_windows") -> tuple[tuple[int, in
 def window_length(window) -> int:
     """``L = b - a + 1``, the number of sessions in ``(a, b)``.
 
+    Parameters
+    ----------
+    window : (int, int) or str
+        A window, as :func:`parse_window` reads it.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    WindowError
+        Not a window.
+
     Examples
     --------
     >>> window_length((-5, 5))
@@ -204,6 +218,20 @@ def window_length(window) -> int:
 
 def window_span(windows) -> tuple[int, int]:
     """The hull ``(min a, max b)`` of one or more windows.
+
+    Parameters
+    ----------
+    windows : (int, int) or sequence of windows
+        One window or several.
+
+    Returns
+    -------
+    (int, int)
+
+    Raises
+    ------
+    WindowError
+        No window, or a malformed one.
 
     Examples
     --------

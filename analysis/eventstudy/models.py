@@ -111,8 +111,30 @@ def car_variance_factor(fit, rows, L):
     σ̂_i²·(L + 1'X_w(X'X)⁻¹X_w'1) (MacKinlay 1997, eq. 15), X_w the window's regressor
     rows with the constant. In centred form the quadratic term is ``L²/m_i + c'S_xx⁻¹c``
     with ``c = Σ_{t∈w} x_t - L·x̄_i``; it is ``L²/m_i`` for the constant-mean model and 0
-    for the market-adjusted model (nothing estimated). ``rows``: (i0, i1) indices into
-    the event span; returns (G, N, R).
+    for the market-adjusted model (nothing estimated).
+
+    Parameters
+    ----------
+    fit : dict
+        A fit of :func:`_fit` with a leading group axis: ``m`` (G, N) estimation
+        observations, ``k`` parameters per firm, and for factor models ``xbar``, ``Sinv``
+        and the event-span regressors ``XS``.
+    rows : sequence of (int, int)
+        Each window's first and last row in the event span (inclusive).
+    L : sequence of int
+        Each window's length, ``i1 - i0 + 1``.
+
+    Returns
+    -------
+    ndarray
+        (G, N, R): the factor per group, firm and window.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fit = {"m": np.array([[100.0, 50.0]]), "k": 1, "xbar": None}  # constant mean: L + L²/m
+    >>> car_variance_factor(fit, [(5, 6)], [2]).round(6).tolist()
+    [[[2.04], [2.08]]]
     """
     m = fit["m"]
     G, N = m.shape

@@ -540,6 +540,28 @@ def from_json(text) -> EventStudyResult:
     """Rebuild an :class:`EventStudyResult` from :meth:`EventStudyResult.to_json` output.
 
     See :func:`analysis.eventstudy.serialize.from_json`.
+
+    Parameters
+    ----------
+    text : str or path-like
+        The JSON text, or a file holding it.
+
+    Returns
+    -------
+    EventStudyResult
+
+    Raises
+    ------
+    EventStudyError
+        Not event-study JSON, or an unknown or outdated schema.
+
+    Examples
+    --------
+    >>> import analysis
+    >>> r = analysis.load_returns(["NTR", "MOS", "SPY"], "2024-11-01", "2026-03-31", offline=True)
+    >>> res = analysis.event_study(r[["NTR", "MOS"]], r["SPY"], "2025-12-15")
+    >>> from_json(res.to_json()).caar.equals(res.caar)
+    True
     """
     from .serialize import from_json as _from_json
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._io import atomic_write_text
 from ..errors import EventStudyError
 from .inputs import EventStudyWarning
 
@@ -67,10 +68,23 @@ def to_json(res, path=None) -> str:
     ----------
     res : EventStudyResult
     path : str or Path, optional
+        Also write the text there (:func:`analysis._io.atomic_write_text`: the old file
+        or the complete new one, never a mixture).
 
     Returns
     -------
     str
+        JSON with the schema name, the study's configuration and its inputs (the rows of
+        the returns and market the study used), enough for :func:`from_json` to rebuild it.
+
+    Examples
+    --------
+    >>> import analysis
+    >>> r = analysis.load_returns(["NTR", "MOS", "SPY"], "2024-11-01", "2026-03-31", offline=True)
+    >>> res = analysis.event_study(r[["NTR", "MOS"]], r["SPY"], "2025-12-15")
+    >>> import json
+    >>> json.loads(to_json(res))["schema"]
+    'potash-impact/event-study/2'
     """
     pos = res._returns.index.get_loc(res._event_date)
     lo = min(res._estimation_window[0], res._span[0])
@@ -107,7 +121,7 @@ def to_json(res, path=None) -> str:
     }
     text = json.dumps(doc, allow_nan=False)
     if path is not None:
-        Path(path).write_text(text)
+        atomic_write_text(path, text)
     return text
 
 
@@ -128,6 +142,15 @@ def from_json(text):
     ------
     EventStudyError
         Not event-study JSON, or an unknown or outdated schema.
+
+    Examples
+    --------
+    >>> import analysis
+    >>> r = analysis.load_returns(["NTR", "MOS", "SPY"], "2024-11-01", "2026-03-31", offline=True)
+    >>> res = analysis.event_study(r[["NTR", "MOS"]], r["SPY"], "2025-12-15")
+    >>> back = from_json(to_json(res))
+    >>> back.caar.equals(res.caar), back.tests.equals(res.tests)
+    (True, True)
     """
     from . import event_study
 
