@@ -36,6 +36,7 @@ lists the vintages, ``attrs["source"]`` is ``cache``, ``bundled`` or ``pink-shee
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 from pathlib import Path
@@ -44,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
+from ._io import decode_utf8
 from .case import as_case
 from .errors import DataError
 
@@ -82,10 +84,26 @@ def primary_series(data_dir=None) -> str | None:
 def resolve_series(series: str | None, data_dir=None) -> str:
     """``series`` if given, else the case's primary commodity; a clear error if neither exists.
 
+    Parameters
+    ----------
+    series : str or None
+        A column of ``commodity_prices.csv``, or None for the case's ``commodity``.
+    data_dir : path-like or Case, optional
+        The case.
+
+    Returns
+    -------
+    str
+
     Raises
     ------
     DataError
         No ``series`` given and ``case.toml`` names no ``commodity``.
+
+    Examples
+    --------
+    >>> resolve_series(None), resolve_series("urea")
+    ('potash', 'urea')
     """
     if series:
         return str(series)
@@ -137,8 +155,9 @@ def _finish(frame: pd.DataFrame, vintages: pd.Series, source: str, path: Path) -
 
 def _read_csv_text(path: Path) -> pd.DataFrame:
     """The CSV as text cells (missing = NaN), or a :class:`DataError` naming the file and line."""
+    text = decode_utf8(path.read_bytes(), path)
     try:
-        return pd.read_csv(path, dtype=str, skip_blank_lines=False, encoding="utf-8")
+        return pd.read_csv(io.StringIO(text), dtype=str, skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         raise DataError(
             f"{path}: the file is empty: it needs a header row (month, <series>..., vintage) and one row per month"
@@ -152,8 +171,6 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
                 f"or an unquoted comma in a text field"
             ) from None
         raise DataError(f"{path}: not a readable CSV file ({str(exc).strip()})") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}): save it as UTF-8 CSV") from None
 
 
 def _parse_bundled(raw: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, pd.Series]:

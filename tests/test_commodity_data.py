@@ -139,7 +139,7 @@ def test_header_only_and_non_utf8(case_copy):
     with pytest.raises(DataError, match=rf"^{path}: a header but no monthly rows"):
         cd.load_commodity_prices(case_copy)
     path.write_bytes(b"month,potash,vintage\n2025-12,358.33,\xe9t\xe9\n")
-    with pytest.raises(DataError, match=rf"^{path}: not UTF-8 text"):
+    with pytest.raises(DataError, match=rf"^{path}:2: not UTF-8 text \(byte 0xe9 at offset 36\)"):
         cd.load_commodity_prices(case_copy)
 
 
