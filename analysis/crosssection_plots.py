@@ -116,11 +116,10 @@ def plot_synthetic(sc, *, title=None, pct: bool = True):
 
     Examples
     --------
-    >>> from analysis.synthetic import synthetic_control
     >>> from analysis.crosssection_suite import cross_section_returns
-    >>> r, m = cross_section_returns(["NTR", "MOS", "IPI", "ICL", "KO", "PG", "XOM", "DOW", "LIN", "CAT", "JPM", "AAPL"],
-    ...                              offline=True)
-    >>> fig = plot_synthetic(synthetic_control(r, "2025-12-15"))
+    >>> from analysis.synthetic import synthetic_control
+    >>> returns = cross_section_returns(["NTR", "MOS", "IPI", "ICL", "KO", "PG", "XOM", "DOW"], offline=True)[0]
+    >>> fig = plot_synthetic(synthetic_control(returns, "2025-12-15"))  # the producers against 4 donors
     >>> [a.get_ylabel() for a in fig.axes]
     ['cumulated return from day -30 (%)', 'gap: treated - synthetic (%)']
     """

@@ -59,14 +59,13 @@ def t_quantile(q, df):
 
     Parameters
     ----------
-    q : float or array-like
-        Probability in (0, 1).
-    df : float or array-like
-        Degrees of freedom.
+    q, df : float or array-like
+        The probability, in (0, 1), and the degrees of freedom; broadcast together.
 
     Returns
     -------
     float or ndarray
+        The value below which t(df) falls with probability ``q`` (±inf at 0 and 1).
 
     Examples
     --------
@@ -83,13 +82,14 @@ def p_chi2_upper(stat, df):
     Parameters
     ----------
     stat : float or array-like
-        Non-negative χ² statistics.
-    df : float or array-like
-        Degrees of freedom.
+        χ² statistics, non-negative (a sum of squared standardized values).
+    df : int or array-like
+        Degrees of freedom, the number of squares summed.
 
     Returns
     -------
     float or ndarray
+        ``P(χ²(df) >= stat)``; 1 at ``stat = 0``.
 
     Examples
     --------

@@ -24,6 +24,7 @@ from ..distributions import t_quantile
 from ..windows import window_label
 from .battery import TESTS, _battery, portfolio_sd
 from .models import car_variance_factor
+from .serialize import from_json  # noqa: F401 (re-exported: the one implementation)
 
 TEST_COLUMNS = ["window", "test", "statistic", "p_value", "n"]
 EXCLUDED_COLUMNS = ["firm", "window", "reason", "code"]
@@ -535,34 +536,3 @@ class EventStudyResult:
 
         return from_json(text)
 
-
-def from_json(text) -> EventStudyResult:
-    """Rebuild an :class:`EventStudyResult` from :meth:`EventStudyResult.to_json` output.
-
-    See :func:`analysis.eventstudy.serialize.from_json`.
-
-    Parameters
-    ----------
-    text : str or path-like
-        The JSON text, or a file holding it.
-
-    Returns
-    -------
-    EventStudyResult
-
-    Raises
-    ------
-    EventStudyError
-        Not event-study JSON, or an unknown or outdated schema.
-
-    Examples
-    --------
-    >>> import analysis
-    >>> r = analysis.load_returns(["NTR", "MOS", "SPY"], "2024-11-01", "2026-03-31", offline=True)
-    >>> res = analysis.event_study(r[["NTR", "MOS"]], r["SPY"], "2025-12-15")
-    >>> from_json(res.to_json()).caar.equals(res.caar)
-    True
-    """
-    from .serialize import from_json as _from_json
-
-    return _from_json(text)
