@@ -476,13 +476,16 @@ def _coverage_row(ticker: str, source: str, df: pd.DataFrame) -> dict:
     }
 
 
-def coverage(data_dir=None, cache_dir=None) -> pd.DataFrame:
+def coverage(data_dir=None, cache_dir=None, tickers=None) -> pd.DataFrame:
     """One row per ticker and source (snapshot, cache): first and last date, rows, dividend count.
 
     Parameters
     ----------
     data_dir, cache_dir : path-like, optional
         The case folder and the cache.
+    tickers : iterable of str, optional
+        Only these tickers' files are read (default: every ticker of the snapshot and
+        the cache); the rows keep the order of the unfiltered table.
 
     Returns
     -------
@@ -495,13 +498,19 @@ def coverage(data_dir=None, cache_dir=None) -> pd.DataFrame:
     >>> cov = coverage()
     >>> cov.set_index("ticker").loc["NTR", ["rows", "dividends"]].tolist()
     [1581, 25]
+    >>> coverage(tickers=["SPY", "NTR"])["ticker"].tolist()
+    ['NTR', 'SPY']
     """
     from .ids import TICKER_RE
 
-    rows = [_coverage_row(t, "snapshot", read_snapshot(t, data_dir, check=False)) for t in snapshot_tickers(data_dir)]
+    want = None if tickers is None else {str(t) for t in tickers}
+    rows = [_coverage_row(t, "snapshot", read_snapshot(t, data_dir, check=False)) for t in snapshot_tickers(data_dir)
+            if want is None or t in want]
     cdir = config.cache_dir(cache_dir) / "prices"
     if cdir.is_dir():
         for p in sorted(cdir.glob("*.parquet")):
+            if want is not None and p.stem not in want:
+                continue
             df = read_cache(p.stem, cache_dir, check=False) if TICKER_RE.match(p.stem) else None
             if df is not None:
                 rows.append(_coverage_row(p.stem, "cache", df))

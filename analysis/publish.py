@@ -558,8 +558,9 @@ def data_provenance(params: dict, tickers, refresh: dict | None = None, *, memo:
     refresh : dict, optional
         The refresh outcome (online runs).
     memo : dict, optional
-        Reused across the runs of one command: the coverage of the whole case and the
-        commodity vintage are read once per data folder, not once per run.
+        Reused across the runs of one command: the commodity vintage is read once per data
+        folder, and each ticker's coverage once (only the runs' tickers are read, not the
+        whole case).
 
     Returns
     -------
@@ -573,29 +574,32 @@ def data_provenance(params: dict, tickers, refresh: dict | None = None, *, memo:
     out = {"offline": offline, "refresh": refresh or {"status": "skipped (offline)" if offline else "not run"}}
     memo = {} if memo is None else memo
     key = params.get("data_dir")
+    tickers = list(tickers)
     if key not in memo:
-        memo[key] = _case_provenance(key)
+        memo[key] = _case_provenance(key, tickers)
+    elif not set(tickers) <= memo[key]["_tickers"]:  # another run's tickers: read the union once more
+        memo[key] = _case_provenance(key, sorted(memo[key]["_tickers"] | set(tickers)))
     whole = memo[key]
-    out.update({k: v for k, v in whole.items() if k != "coverage"})
+    out.update({k: v for k, v in whole.items() if k not in ("coverage", "_tickers")})
     if "coverage" in whole:
         cov = whole["coverage"]
-        out["coverage"] = jsonable(cov[cov["ticker"].isin(list(tickers))])
+        out["coverage"] = jsonable(cov[cov["ticker"].isin(tickers)])
     return out
 
 
-def _case_provenance(data_dir) -> dict:
-    """Snapshot vintage, coverage of every ticker, commodity vintage: each part or its error."""
+def _case_provenance(data_dir, tickers) -> dict:
+    """Snapshot vintage, coverage of ``tickers``, commodity vintage: each part or its error."""
     from . import data
     from .recorder import jsonable
 
-    out: dict = {}
+    out: dict = {"_tickers": set(tickers)}
     try:
         out["snapshot_vintage"] = data.snapshot_vintage(data_dir).get("vintage")
-        out["coverage"] = data.coverage(data_dir)
+        out["coverage"] = data.coverage(data_dir, tickers=tickers)
     except Exception as exc:  # documented: provenance must not fail a report; the error is recorded
         out["coverage_error"] = f"{type(exc).__name__}: {exc}"
     try:
-        from .commodities import load_commodity_prices
+        from .commodity_data import load_commodity_prices  # not the shim: it imports scipy
 
         px = load_commodity_prices(data_dir)
         out["commodity_vintage"] = jsonable(px.attrs.get("vintage"))

@@ -483,7 +483,8 @@ def run_reports(runs: list[Run], *, out=None, jobs: int = 1, timeout: float | No
             if not prefilled:  # while the first kernels start: the provenance every manifest needs
                 prefilled = True
                 for dd in dict.fromkeys(a.run.params.get("data_dir") for a in active):
-                    data_provenance({"data_dir": dd}, (), memo=memo)
+                    tickers = {t for b in active if b.run.params.get("data_dir") == dd for t in b.run.tickers}
+                    data_provenance({"data_dir": dd}, sorted(tickers), memo=memo)
             time.sleep(0.05)
             still = []
             for proc, a, nb, t0, task in running:
