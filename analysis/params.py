@@ -44,6 +44,7 @@ import math
 import re
 from pathlib import Path
 
+from ._io import decode_utf8
 from .calendars import POLICIES
 from .errors import ParameterError, PotashImpactError, WindowError, WindowRangeError
 from .ids import check_event_id, check_group, check_name, check_ticker
@@ -122,7 +123,7 @@ def read_input_file(path, what: str) -> str:
     ------
     ParameterError
         Missing, not a regular file, larger than :data:`MAX_INPUT_BYTES` (1 MiB), or not
-        UTF-8 (naming the byte offset).
+        UTF-8 (:func:`analysis._io.decode_utf8`: the line and the byte named).
     """
     p = Path(path)
     try:
@@ -137,13 +138,7 @@ def read_input_file(path, what: str) -> str:
         raise ParameterError(f"{what} {path}: cannot read ({exc.strerror})") from None
     if len(raw) > MAX_INPUT_BYTES:
         raise ParameterError(f"{what} {path}: larger than the 1 MiB limit for input files")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ParameterError(
-            f"{what} {path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); save it as UTF-8"
-        ) from None
+    return decode_utf8(raw, f"{what} {path}", ParameterError)
 
 
 def safe_yaml(text: str, where: str):

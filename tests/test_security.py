@@ -322,7 +322,7 @@ def test_non_utf8_schedule_is_one_line(capsys, tmp_path):
     sched = tmp_path / "s.toml"
     sched.write_bytes('[[job]]\nevent = "us-potash-easing-2025"\n# caf\xe9\n'.encode("latin-1"))
     code, _, err = report(capsys, "--schedule", str(sched), "--out", str(tmp_path / "r"))
-    refused(code, err, "not UTF-8", "line 3")
+    refused(code, err, f"--schedule {sched}:3: not UTF-8 text (byte 0xe9 at offset ")
 
 
 def test_schedule_notebooks_as_one_string_and_toml_dates(tmp_path):
