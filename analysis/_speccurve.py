@@ -360,6 +360,30 @@ class NullTest:
     ``p_median`` is two-sided on the median ``diff``; ``p_share`` one-sided on the share of
     significant specifications (a larger share is more extreme). Pseudo-events where no
     specification ran are left out of both (``n_placebo`` counts the rest).
+
+    Built by :meth:`SpecificationCurve.null_test`, never directly.
+
+    Attributes
+    ----------
+    p_median, p_share : float
+        The two p-values, ``(1 + #{pseudo as extreme}) / (1 + n_placebo)``.
+    n_placebo : int
+        Pseudo-events in the null distribution.
+    null : DataFrame
+        One row per pseudo-event: its session, median diff and share significant.
+    notes : list of str
+        Pseudo-events left out and why (news in the window, no specification ran).
+    stats : dict
+        All of the above as numbers, with the seed and the level.
+
+    Examples
+    --------
+    >>> from analysis.robustness import specification_curve
+    >>> sc = specification_curve(models=("market",), estimation_windows=((-250, -11),), event_windows=((0, 1),),
+    ...                          offline=True)
+    >>> nt = sc.null_test(5, seed=1)
+    >>> nt.n_placebo, len(nt.null) >= nt.n_placebo, 0 < nt.p_median <= 1
+    (5, True, True)
     """
 
     def __init__(self, *, median, share, null, n_candidates, n_news, seed, alpha, expected_sign, notes,

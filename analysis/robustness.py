@@ -387,6 +387,23 @@ class SpecificationCurve:
     Summaries are over the rows with ``status == "ok"``; every share's denominator is
     their number.
 
+    Attributes
+    ----------
+    event : dict or None
+        The event record (catalog row or ad-hoc event).
+    session : Timestamp
+        Day 0.
+    treated, control : list of str
+        The full groups (specifications may drop one treated firm).
+    expected_sign : int or None
+        +1 / -1 from ``case.toml`` for the event's kind.
+    alpha : float
+        The level of every share of significant specifications.
+    stats : dict
+        The curve's summary numbers (median and IQR of ``diff``, shares, baseline).
+    baseline : Series or None
+        The baseline specification's row.
+
     Examples
     --------
     >>> sc = specification_curve(models=("market", "constant_mean"), estimation_windows=((-250, -11),),

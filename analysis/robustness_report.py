@@ -98,6 +98,13 @@ def specifications_table(frame: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
+        ``frame`` with ``treated`` and ``control`` as comma-separated text.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> specifications_table(pd.DataFrame({"treated": [("NTR", "MOS")], "control": [("CF",)]})).values.tolist()
+    [['NTR, MOS', 'CF']]
     """
     out = frame.copy()
     for c in ("treated", "control"):
@@ -117,6 +124,14 @@ def summary_table(sc: SpecificationCurve, null: NullTest | None = None) -> pd.Da
     -------
     DataFrame
         Columns ``Quantity`` and ``Value``.
+
+    Examples
+    --------
+    >>> from analysis.robustness import specification_curve
+    >>> sc = specification_curve(models=("market",), estimation_windows=((-250, -11),), event_windows=((0, 1),),
+    ...                          offline=True)
+    >>> summary_table(sc).iloc[0].tolist()
+    ['Specifications', '10 (10 ran, 0 without the data)']
     """
     s = sc.stats
     a = f"{s['alpha']:g}"
@@ -154,6 +169,15 @@ def curve_key(sc: SpecificationCurve, null: NullTest | None = None) -> dict:
         ``share_significant``, ``share_placebo_significant``, ``share_crude_significant``,
         ``share_expected_sign``, ``baseline_diff``, and with ``null`` ``p_null_median``,
         ``p_null_share``, ``n_placebo`` (NaN where a number does not exist).
+
+    Examples
+    --------
+    >>> from analysis.robustness import specification_curve
+    >>> sc = specification_curve(models=("market",), estimation_windows=((-250, -11),), event_windows=((0, 1),),
+    ...                          offline=True)
+    >>> key = curve_key(sc, sc.null_test(5, seed=1))
+    >>> key["n_specifications"], key["n_placebo"], 0 < key["p_null_median"] <= 1
+    (10, 5, True)
     """
     s = sc.stats
     keys = ("n_specifications", "n_ok", "median_diff", "diff_q25", "diff_q75", "share_significant",
@@ -180,6 +204,15 @@ def null_test_or_reason(sc: SpecificationCurve, n_placebo: int, *, seed: int = 0
     -------
     (NullTest or None, str)
         The test and ``""``, or None and the one-line reason.
+
+    Examples
+    --------
+    >>> from analysis.robustness import specification_curve
+    >>> sc = specification_curve(models=("market",), estimation_windows=((-250, -11),), event_windows=((0, 1),),
+    ...                          offline=True)
+    >>> test, reason = null_test_or_reason(sc, 5, seed=1)
+    >>> test.n_placebo, reason
+    (5, '')
     """
     from .errors import InsufficientDataError
 
