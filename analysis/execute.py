@@ -187,6 +187,25 @@ def export_html(ipynb: Path, html: Path) -> Path:
     return html
 
 
+def warm_html_export() -> None:
+    """Export a one-cell notebook to HTML in memory, discarding it.
+
+    The first export of a process loads and compiles the templates and imports the
+    converters (~0.4 s); the workers' fork server calls this once, so every forked worker
+    starts with them loaded. The exports themselves are unchanged (no state of the
+    exporter is shared: :func:`export_html` builds its own).
+    """
+    import jinja2
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# warm-up")]
+    HTMLExporter(extra_loaders=[jinja2.DictLoader({"potash_report.html.j2": _HTML_TEMPLATE})], template_name="lab",
+                 template_file="potash_report.html.j2", exclude_input=True, embed_images=True,
+                 ).from_notebook_node(nb, resources={"metadata": {"name": "warm-up"}})
+
+
 def execute_notebook(task: dict) -> dict:
     """Run one notebook through papermill and convert it to HTML.
 
