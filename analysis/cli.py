@@ -138,6 +138,15 @@ def summary_table(records: list[dict]) -> str:
     Returns
     -------
     str
+        A header line, a line per notebook, and the headline numbers of each run's key.
+
+    Examples
+    --------
+    >>> rec = {"run_id": "2025-12-15_us-potash-easing-2025_1a2b3c4", "status": "ok",
+    ...        "notebooks": [{"name": "event_study", "status": "ok", "duration_s": 12.34}],
+    ...        "key": {"window": "(0,1)", "caar_treated": -0.0434, "test": "placebo", "p_value": 0.0625}}
+    >>> [line.split() for line in summary_table([rec]).splitlines()[1:]]
+    [['2025-12-15_us-potash-easing-2025_1a2b3c4', 'event_study', 'ok', '12.3'], ['producer', 'CAAR', '(0,1)', '=', '-4.34%,', 'placebo', 'p', '=', '0.062']]
     """
     from .narrative import _p
 
@@ -163,6 +172,19 @@ def add_arguments(parser) -> None:
     ----------
     parser : argparse.ArgumentParser
         The subparser to fill.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import argparse
+    >>> p = argparse.ArgumentParser()
+    >>> add_arguments(p)
+    >>> ns = p.parse_args(["--jobs", "2", "-p", "model=market_adjusted"])
+    >>> ns.jobs, ns.param, ns.offline
+    (2, ['model=market_adjusted'], False)
     """
     from .runner import DEFAULT_TIMEOUT
 
@@ -205,6 +227,13 @@ def run_cli(ns) -> int:
     -------
     int
         The exit code: :data:`EXIT_OK`, :data:`EXIT_FAIL` or :data:`EXIT_USAGE`.
+
+    Examples
+    --------
+    Runs notebooks, so it needs a Jupyter kernel:
+
+    >>> run_cli(build_parser().parse_args(["report", "--offline", "--notebooks", "event_study"]))  # doctest: +SKIP
+    0
     """
     from . import runner
     from .execute import warm_workers
@@ -246,7 +275,19 @@ def run_cli(ns) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for tests and docs)."""
+    """The argument parser (exposed for tests and docs).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Subcommands ``data``, ``events``, ``universe`` and ``report``; each sets ``func``.
+
+    Examples
+    --------
+    >>> ns = build_parser().parse_args(["events", "--format", "csv"])
+    >>> ns.command, ns.format
+    ('events', 'csv')
+    """
     p = _Parser(prog="potash-impact", description="Event studies of potash sanctions news on fertilizer equities.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -284,7 +325,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``potash-impact`` console script."""
+    """Entry point of the ``potash-impact`` console script.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code: 0 ok, 1 a run failed, 2 bad input (one line on stderr), 130
+        interrupted, 141 the reader of the output went away.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> out = io.StringIO()
+    >>> with contextlib.redirect_stdout(out):
+    ...     code = main(["events", "--kind", "easing", "--format", "csv"])
+    >>> code, out.getvalue().splitlines()[0]
+    (0, 'event_id,timestamp,session,kind,scope,title')
+    """
     parser = build_parser()
     ns = parser.parse_args(argv)
     try:

@@ -113,6 +113,7 @@ def test_checker_finds_missing_sections():
 SKIP_ALLOWED = {
     "analysis.data_live.download",
     "analysis.data_live.refresh",
+    "analysis.cli.run_cli",
 }
 
 
