@@ -124,6 +124,13 @@ def read_input_file(path, what: str) -> str:
     ParameterError
         Missing, not a regular file, larger than :data:`MAX_INPUT_BYTES` (1 MiB), or not
         UTF-8 (:func:`analysis._io.decode_utf8`: the line and the byte named).
+
+    Examples
+    --------
+    >>> read_input_file("/no/such/file.yaml", "--params")
+    Traceback (most recent call last):
+    ...
+    analysis.errors.ParameterError: --params /no/such/file.yaml: no such file
     """
     p = Path(path)
     try:
@@ -237,6 +244,14 @@ def load_params_file(path) -> dict:
     ------
     ParameterError
         Missing, too large, not UTF-8, invalid YAML, anchors/aliases, or not a mapping.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "p.yaml"
+    >>> _ = path.write_text("model: market_adjusted\\nevent_windows: [[0, 1]]\\n")
+    >>> load_params_file(path)
+    {'model': 'market_adjusted', 'event_windows': [[0, 1]]}
     """
     data = safe_yaml(read_input_file(path, "--params"), f"--params {path}")
     if data is None:
@@ -288,6 +303,34 @@ def group_members(universe, group: str, exchange: str, offline: bool) -> list[st
 
     A group name means its listings that trade on the event's calendar, so the default
     study is the same online and offline (NTR.TO or SDF.DE need their own exchange).
+
+    Parameters
+    ----------
+    universe : DataFrame
+        The case's universe (:attr:`analysis.case.Case.universe`).
+    group : str
+        A universe group.
+    exchange : str
+        The event's calendar (exchange_calendars name).
+    offline : bool
+        Only tickers with a price file in the case.
+
+    Returns
+    -------
+    list of str
+        In file order (:func:`analysis.catalog.group_tickers`, the one rule).
+
+    Raises
+    ------
+    CatalogError
+        ``group`` is not a group of the universe.
+
+    Examples
+    --------
+    >>> from analysis.case import Case
+    >>> u = Case.load().universe
+    >>> group_members(u, "potash producer", "XNYS", True), group_members(u, "potash producer", "XETR", False)
+    (['NTR', 'MOS', 'IPI', 'ICL'], ['SDF.DE'])
     """
     from .catalog import group_tickers
 
@@ -552,10 +595,30 @@ def _validate(params: dict | None, *, check_data: bool, case=None) -> tuple[dict
 def resolve(**params) -> dict:
     """Validate a notebook's parameters and add what they imply (for the notebooks).
 
-    Returns the validated parameters plus ``event_record`` (the catalog row or ad-hoc
-    event), ``session`` (the aligned event session), ``treated_tickers``,
-    ``control_tickers``, ``tickers`` (treated + control + benchmark) and ``case`` (the
-    :class:`~analysis.case.Case` everything was checked against).
+    Parameters
+    ----------
+    **params
+        Names of :data:`SCHEMA`; a missing or None value takes its default (from the
+        case's ``case.toml`` where the schema says so).
+
+    Returns
+    -------
+    dict
+        The validated parameters plus ``event_record`` (the catalog row or ad-hoc
+        event), ``session`` (the aligned event session), ``treated_tickers``,
+        ``control_tickers``, ``tickers`` (treated + control + benchmark) and ``case`` (the
+        :class:`~analysis.case.Case` everything was checked against).
+
+    Raises
+    ------
+    ParameterError
+        An unknown name or a bad value, named with how to fix it.
+
+    Examples
+    --------
+    >>> p = resolve(event="ofac-gl13-2025", offline=True)
+    >>> str(p["session"].date()), p["treated_tickers"], p["tickers"][-1]
+    ('2025-12-15', ['NTR', 'MOS', 'IPI', 'ICL'], 'SPY')
     """
     p, resolved = _validate(params, check_data=True)
     out = {**p, **resolved}
@@ -564,17 +627,65 @@ def resolve(**params) -> dict:
 
 
 def resolve_from(namespace: dict) -> dict:
-    """:func:`resolve` on the schema's names found in ``namespace`` (a notebook passes ``globals()``)."""
+    """:func:`resolve` on the schema's names found in ``namespace`` (a notebook passes ``globals()``).
+
+    Parameters
+    ----------
+    namespace : dict
+        Any mapping; names outside :data:`SCHEMA` are ignored.
+
+    Returns
+    -------
+    dict
+        As :func:`resolve`.
+
+    Examples
+    --------
+    >>> str(resolve_from({"event": "ofac-gl13-2025", "offline": True, "other": 1})["session"].date())
+    '2025-12-15'
+    """
     return resolve(**{k: namespace[k] for k in SCHEMA if k in namespace})
 
 
 def params_hash(params: dict, notebooks=NOTEBOOKS, n: int = 7) -> str:
-    """Short SHA-1 of the canonical parameters (less ``output_dir`` and ``offline``) and notebook list."""
+    """Short SHA-1 of the canonical parameters (less ``output_dir`` and ``offline``) and notebook list.
+
+    Parameters
+    ----------
+    params : dict
+        Validated parameters.
+    notebooks : sequence of str
+        The run's notebooks.
+    n : int
+        Hex digits kept.
+
+    Returns
+    -------
+    str
+        The last part of a run id: the same parameters give the same run.
+
+    Examples
+    --------
+    >>> a = params_hash({"event": "us-potash-easing-2025", "model": "market", "offline": True})
+    >>> len(a), a == params_hash({"event": "us-potash-easing-2025", "model": "market", "offline": False})
+    (7, True)
+    """
     core = {k: v for k, v in sorted(params.items()) if k not in NOT_HASHED}
     blob = json.dumps({"params": core, "notebooks": list(notebooks)}, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:n]
 
 
 def describe() -> str:
-    """The parameter table as text (for ``report --help``-style listings)."""
+    """The parameter table as text (for ``report --help``-style listings).
+
+    Returns
+    -------
+    str
+        One line per :data:`SCHEMA` entry: name and help text.
+
+    Examples
+    --------
+    >>> describe().splitlines()[0].split()[:3]
+    ['event', 'catalog', 'event']
+    """
     return "\n".join(f"  {k:<20} {h}" for k, (_, h) in SCHEMA.items())
