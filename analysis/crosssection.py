@@ -131,29 +131,16 @@ def firm_cars_windows(returns, market, event_date, windows, estimation_window=DE
 
     Parameters
     ----------
-    returns : DataFrame
-        Daily returns, sessions x firms.
-    market : Series
-        The market's daily returns.
-    event_date : date-like
-        Day 0, a session of ``returns``.
+    returns, market, event_date, estimation_window, min_estimation_obs
+        As :func:`firm_cars`.
     windows : sequence of (int, int) or str
         Event windows (parsed by :func:`analysis.windows.parse_window`).
-    estimation_window : (int, int)
-        The market model's estimation window.
-    min_estimation_obs : int
-        Fewer valid estimation returns exclude a firm (named in the frames' ``dropped``).
 
     Returns
     -------
     dict
         ``(a, b)`` -> frame indexed by firm with ``car``, ``scar``, ``std_error``;
         ``attrs``: ``dropped`` (firm -> reason), ``window`` label, ``event_date``.
-
-    Raises
-    ------
-    EventStudyError
-        As :func:`analysis.eventstudy.event_study` (bad windows, day 0 not a session...).
 
     Examples
     --------

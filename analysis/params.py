@@ -306,31 +306,19 @@ def group_members(universe, group: str, exchange: str, offline: bool) -> list[st
 
     Parameters
     ----------
-    universe : DataFrame
-        The case's universe (:attr:`analysis.case.Case.universe`).
-    group : str
-        A universe group.
-    exchange : str
-        The event's calendar (exchange_calendars name).
-    offline : bool
-        Only tickers with a price file in the case.
+    universe, group, exchange, offline
+        As ``universe``, ``group``, ``exchange`` and ``offline_only`` of
+        :func:`analysis.catalog.group_tickers` (the one rule; it raises for an unknown group).
 
     Returns
     -------
     list of str
-        In file order (:func:`analysis.catalog.group_tickers`, the one rule).
-
-    Raises
-    ------
-    CatalogError
-        ``group`` is not a group of the universe.
 
     Examples
     --------
     >>> from analysis.case import Case
-    >>> u = Case.load().universe
-    >>> group_members(u, "potash producer", "XNYS", True), group_members(u, "potash producer", "XETR", False)
-    (['NTR', 'MOS', 'IPI', 'ICL'], ['SDF.DE'])
+    >>> group_members(Case.load().universe, "potash producer", "XETR", False)
+    ['SDF.DE']
     """
     from .catalog import group_tickers
 
@@ -652,12 +640,8 @@ def params_hash(params: dict, notebooks=NOTEBOOKS, n: int = 7) -> str:
 
     Parameters
     ----------
-    params : dict
-        Validated parameters.
-    notebooks : sequence of str
-        The run's notebooks.
-    n : int
-        Hex digits kept.
+    params, notebooks, n
+        Validated parameters, the run's notebooks, hex digits kept.
 
     Returns
     -------
