@@ -75,6 +75,14 @@ def load_schedule(path) -> list[tuple[dict, list | None]]:
         Missing, too large, not UTF-8, invalid TOML (with line and column), an unknown
         table or parameter, a job that is not a table, ``notebooks`` that is not a name or
         a list of names, or no ``[[job]]`` table.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "schedule.toml"
+    >>> _ = path.write_text('[defaults]\\noffline = true\\n[[job]]\\nevent = "ofac-gl13-2025"\\nnotebooks = ["event_study"]\\n')
+    >>> load_schedule(path)
+    [({'offline': True, 'event': 'ofac-gl13-2025'}, ['event_study'])]
     """
     import tomllib
 
@@ -119,6 +127,13 @@ def build_runs(ns) -> list:
     ParameterError
         On the first bad parameter (naming the schedule job or the event when there are
         several runs).
+
+    Examples
+    --------
+    >>> from analysis.cli import build_parser
+    >>> runs = build_runs(build_parser().parse_args(["report", "--offline", "--event", "ofac-gl13-2025"]))
+    >>> [r.run_id for r in runs]
+    ['2025-12-15_ofac-gl13-2025_...']
     """
     from .catalog import load_events
     from .params import load_params_file, parse_assignments
