@@ -73,6 +73,15 @@ def refresh_data(runs) -> dict:
         no prices refreshed), ``tickers``, ``at``, ``prices`` (coverage of what was
         written) or ``prices_error``, ``commodities_error``, and ``output`` (the last
         lines the download libraries printed, which are not shown on the terminal).
+
+    Examples
+    --------
+    Downloads, so it needs the network:
+
+    >>> from analysis.schedule import build_runs  # doctest: +SKIP
+    >>> from analysis.cli import build_parser  # doctest: +SKIP
+    >>> refresh_data(build_runs(build_parser().parse_args(["report"])))["status"]  # doctest: +SKIP
+    'ok'
     """
     import pandas as pd
 
@@ -122,6 +131,13 @@ def refresh_summary(refresh: dict | None) -> tuple[str | None, str]:
     (str or None, str)
         The warning, and ``""``, ``" (plus the refreshed cache)"`` or ``" (plus refreshed
         prices; commodity series not refreshed)"``: only what really happened.
+
+    Examples
+    --------
+    >>> refresh_summary(None), refresh_summary({"status": "ok"})
+    ((None, ''), (None, ' (plus the refreshed cache)'))
+    >>> refresh_summary({"status": "failed", "prices_error": "NetworkError: download of NTR failed"})[0]
+    'warning: data refresh failed (NetworkError: download of NTR failed); using the snapshot and cache'
     """
     if refresh is None:
         return None, ""

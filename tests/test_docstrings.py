@@ -114,6 +114,7 @@ SKIP_ALLOWED = {
     "analysis.data_live.download",
     "analysis.data_live.refresh",
     "analysis.cli.run_cli",
+    "analysis.online.refresh_data",
 }
 
 
