@@ -17,7 +17,7 @@ Figures that explain themselves
   and annotated;
 * one palette: the same group has the same colour in every figure
   (:data:`GROUP_COLORS`: treated, control, benchmark, donors, difference; event kinds
-  :data:`KIND_COLORS`);
+  :data:`KIND_COLORS`; further groups and the one highlight :data:`EXTRA_COLORS`);
 * one size: :data:`FIGSIZE` (8 x 4.5 inches; a figure with one row per item grows in
   height only), saved at 150 dpi by :meth:`analysis.recorder.Recorder.figure`.
 """
@@ -40,6 +40,15 @@ GROUP_COLORS = {
     "donors": "#b3b3b3",      # light grey
     "difference": "#000000",  # black: treated minus control
     "other": "#cc79a7",       # any further group
+}
+#: further colours of the same palette, never a role's colour: the screen chart's other
+#: groups (spillover groups, in order of appearance; more than three share "other") and the
+#: one highlight mark (a significant specification, the event on a null histogram)
+EXTRA_COLORS = {
+    "spillover 1": "#56b4e9",  # sky blue
+    "spillover 2": "#009e73",  # bluish green
+    "spillover 3": "#f0e442",  # yellow
+    "highlight": "#d55e00",    # vermillion
 }
 #: Event colours by catalog kind (anything else: :data:`GROUP_COLORS` "other").
 KIND_COLORS = {"easing": "#009e73", "tightening": "#d55e00", "confounder": "#7f7f7f"}
@@ -514,5 +523,5 @@ def plot_forest(table, window="(0,1)", *, value="diff", pct=True, ax=None, title
     return fig
 
 
-__all__ = ["FIGSIZE", "GROUP_COLORS", "KIND_COLORS", "LABEL_ROWS", "role_colors", "wrap_title", "add_source",
+__all__ = ["FIGSIZE", "GROUP_COLORS", "EXTRA_COLORS", "KIND_COLORS", "LABEL_ROWS", "role_colors", "wrap_title", "add_source",
            "event_legend", "plot_caar", "plot_commodity_prices", "plot_group_caar", "plot_sensitivity", "plot_forest"]
