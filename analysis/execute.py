@@ -41,6 +41,12 @@ def kernel_env(base: dict | None = None) -> dict:
         ``base`` with this venv's kernelspecs first on ``JUPYTER_PATH``, ``MPLBACKEND``
         removed (ipykernel then picks the inline backend), unbuffered output, and the
         ``POTASH_IMPACT_DATA/CACHE/REPORTS`` folders made absolute (kernels start elsewhere).
+
+    Examples
+    --------
+    >>> env = kernel_env({"PATH": "/usr/bin", "MPLBACKEND": "Agg", "POTASH_IMPACT_DATA": "/tmp/case/../case"})
+    >>> "MPLBACKEND" in env, env["POTASH_IMPACT_DATA"], env["PYTHONUNBUFFERED"]
+    (False, '/tmp/case', '1')
     """
     env = dict(os.environ if base is None else base)
     for var in ("POTASH_IMPACT_DATA", "POTASH_IMPACT_CACHE", "POTASH_IMPACT_REPORTS"):
@@ -167,6 +173,16 @@ def export_html(ipynb: Path, html: Path) -> Path:
     -------
     pathlib.Path
         ``html``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, nbformat
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Result"),
+    ...                                                nbformat.v4.new_code_cell("secret = 1")]), d / "a.ipynb")
+    >>> text = export_html(d / "a.ipynb", d / "a.html").read_text()
+    >>> '<h1 id="Result">Result' in text, "secret = 1" in text  # the code is hidden
+    (True, False)
     """
     import jinja2
     import nbformat
@@ -221,6 +237,15 @@ def execute_notebook(task: dict) -> dict:
         A cell error leaves papermill's partial copy (with its error cell) at ``dst``. A
         kernel that fails to start (no cell ran) is retried up to ``retries`` times;
         nothing else is.
+
+    Examples
+    --------
+    Starts a Jupyter kernel (the runner calls it in a worker process):
+
+    >>> execute_notebook({"src": "notebooks/event_study.ipynb", "dst": "/tmp/r/event_study.ipynb",
+    ...                   "html": "/tmp/r/event_study.html", "params": {"offline": True}, "cwd": "notebooks",
+    ...                   "timeout": 600, "retries": 1, "kernel": "python3"})["status"]  # doctest: +SKIP
+    'ok'
     """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -298,7 +323,19 @@ def _worker_context(start: bool = False):
 
 
 def warm_workers() -> None:
-    """Start the workers' fork server in the background (its imports overlap with planning)."""
+    """Start the workers' fork server in the background (its imports overlap with planning).
+
+    Returns
+    -------
+    None
+        Failures are ignored: the first worker starts the server anyway.
+
+    Examples
+    --------
+    Starts a process (the CLI calls it before validating the parameters):
+
+    >>> warm_workers()  # doctest: +SKIP
+    """
     import contextlib
 
     with contextlib.suppress(Exception):  # documented: only an optimisation; the first worker starts it anyway
@@ -313,6 +350,29 @@ def start_worker(ctx, task_file: str, env: dict, name: str):
     ``if __name__ == "__main__"`` guard and fails for a main read from stdin. The worker
     needs nothing from it, so ``__main__``'s ``__file__`` and ``__spec__`` are hidden while
     the process is launched, and restored right after.
+
+    Parameters
+    ----------
+    ctx : multiprocessing context
+        The fork-server context (``_worker_context()``).
+    task_file : str
+        The JSON task the worker runs (:func:`execute_notebook`'s ``task``).
+    env : dict
+        The worker's environment (:func:`kernel_env`).
+    name : str
+        The process name.
+
+    Returns
+    -------
+    multiprocessing.Process
+        Started; the caller joins it.
+
+    Examples
+    --------
+    Starts a process:
+
+    >>> proc = start_worker(_worker_context(start=True), "/tmp/task.json", kernel_env(), "event_study")  # doctest: +SKIP
+    >>> proc.join()  # doctest: +SKIP
     """
     proc = ctx.Process(target=_forked_worker, args=(task_file, env), name=name, daemon=False)
     main = sys.modules.get("__main__")
@@ -350,6 +410,16 @@ def fast_imports() -> None:
     jsonschema imports ``rfc3987_syntax`` for the "iri" string format (which notebooks
     never use), and building its grammar costs ~2 s at every start. Called by the fork
     server and the workers; never call it in a process that may validate IRIs.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    Changes process-wide state, so only in a worker process:
+
+    >>> fast_imports()  # doctest: +SKIP
     """
     if "jsonschema" not in sys.modules:
         sys.modules.setdefault("rfc3987_syntax", None)

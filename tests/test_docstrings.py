@@ -109,12 +109,17 @@ def test_checker_finds_missing_sections():
     assert chk.check_object("g", type("G", (), {"__doc__": doc})).missing == ["Examples"]
 
 
-# Examples skipped because they need the network or a Jupyter kernel: the only legitimate skips.
+# Examples skipped because they need the network, a Jupyter kernel or a worker process (which
+# starts processes or changes process-wide state): the only legitimate skips.
 SKIP_ALLOWED = {
     "analysis.data_live.download",
     "analysis.data_live.refresh",
-    "analysis.cli.run_cli",
     "analysis.online.refresh_data",
+    "analysis.cli.run_cli",
+    "analysis.execute.execute_notebook",
+    "analysis.execute.warm_workers",
+    "analysis.execute.start_worker",
+    "analysis.execute.fast_imports",
 }
 
 
