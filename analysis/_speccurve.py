@@ -471,9 +471,13 @@ class NullTest:
 
         return "<pre>" + escape(self.summary()) + "</pre>"
 
-    def plot(self):
-        """Histograms of the null medians and shares with the event's values marked; returns the Figure."""
-        return _plot_null(self)
+    def plot(self, *, title=None, source=None):
+        """Histograms of the null medians and shares with the event's values marked; returns the Figure.
+
+        ``title`` replaces the plain-words default; ``source`` is the source line under the
+        figure (:func:`analysis.plots.add_source`).
+        """
+        return _plot_null(self, title, source)
 
 
 # =========================================================================== figures
@@ -481,11 +485,19 @@ def _fmt(x, spec) -> str:
     return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
 
 
-def _plot_curve(self, title=None):
-    """The two-panel specification curve of a SpecificationCurve (see its ``plot``)."""
+def _plot_curve(self, title=None, source=None):
+    """The two-panel specification curve of a SpecificationCurve (see its ``plot``).
+
+    Colours and width from :mod:`analysis.plots`: the differences (treated - control) in
+    ``GROUP_COLORS["difference"]``, the significant ones in ``EXTRA_COLORS["highlight"]``;
+    ``FIGSIZE`` wide, taller with every choice of the indicator matrix.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
+    from .plots import EXTRA_COLORS, FIGSIZE, GROUP_COLORS, add_source, wrap_title
+
+    diff_color, mark = GROUP_COLORS["difference"], EXTRA_COLORS["highlight"]
     ok = self._ok().sort_values("diff", kind="stable").reset_index(drop=True)
     x = np.arange(len(ok))
     y = ok["diff"].to_numpy(dtype=float)
@@ -495,53 +507,62 @@ def _plot_curve(self, title=None):
     dims = [("model", ok["model"]), ("benchmark", ok["benchmark"]), ("estimation", ok["estimation_window"]),
             ("event window", ok["event_window"]), ("treated", drops)]
     labels = [(name, v) for name, col in dims for v in dict.fromkeys(col)]
-    fig, (ax, bx) = plt.subplots(2, 1, figsize=(10, 3.2 + 0.22 * len(labels)), sharex=True,
-                                 gridspec_kw={"height_ratios": [2.2, 0.1 * len(labels) + 0.6]})
-    ax.vlines(x, y - half, y + half, color="0.75", lw=0.8)
-    ax.plot(x, y, "o", ms=3, color="0.35", gid="estimates", label="diff (treated - control)")
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(FIGSIZE[0], 3.2 + 0.22 * len(labels)), sharex=True,
+                                 gridspec_kw={"height_ratios": [2.2, 0.1 * len(labels) + 0.6]}, layout="constrained")
+    ax.vlines(x, y - half, y + half, color=diff_color, alpha=0.25, lw=0.8, label="95% interval (crude dependence)")
+    ax.plot(x, y, "o", ms=3, color=diff_color, gid="estimates", label="treated - control")
     word = "with the expected sign" if self._expected_sign else "either sign"
-    ax.plot(x[sig], y[sig], "o", ms=3.5, color="#c0392b", label=f"placebo p < {self._alpha:g}, {word}")
+    ax.plot(x[sig], y[sig], "o", ms=3.5, color=mark, label=f"placebo p < {self._alpha:g}, {word}")
     b = self.baseline
     if b is not None and b["status"] == OK:
         key = (ok["model"] == b["model"]) & (ok["benchmark"] == b["benchmark"]) & \
             (ok["estimation_window"] == b["estimation_window"]) & (ok["event_window"] == b["event_window"]) & \
             (ok["_dropped"] == "")
         xb = x[key.to_numpy()]
-        ax.plot(xb, y[key.to_numpy()], "o", ms=10, mfc="none", mec="black", label="baseline")
+        ax.plot(xb, y[key.to_numpy()], "o", ms=10, mfc="none", mec=diff_color, label="baseline")
     ax.axhline(0, color="black", lw=0.6)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylabel("CAAR difference")
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    ax.set_ylabel("CAAR difference,\ntreated - control (%)")
+    ax.legend(loc="upper left", fontsize="small", frameon=False)
     n_bad = len(self._rows) - len(ok)
-    ax.set_title(title or f"Specification curve, day 0 = {self._session.date()}: {len(ok)} specifications"
-                 + (f" ({n_bad} without data not shown)" if n_bad else ""))
+    default = (f"The treated-minus-control CAAR difference under {len(ok)} specifications, sorted "
+               f"(day 0 = {self._session.date()})" + (f"; {n_bad} without data not shown" if n_bad else ""))
+    ax.set_title(wrap_title(title if title is not None else default))
     ypos = {lab: i for i, lab in enumerate(labels)}
     for name, col in dims:
-        bx.scatter(x, [ypos[(name, v)] for v in col], s=6, color="0.2")
+        bx.scatter(x, [ypos[(name, v)] for v in col], s=6, color=diff_color)
     bx.set_yticks(range(len(labels)), [f"{n}: {v}" for n, v in labels], fontsize=7)
     bx.set_ylim(len(labels) - 0.5, -0.5)
-    bx.set_xlabel("specification (sorted by diff)")
-    fig.tight_layout()
+    bx.set_xlabel("specification (sorted by the difference); the dots below mark its choices")
+    add_source(fig, source)
     return fig
 
 
-def _plot_null(self):
-    """The two null histograms of a NullTest (see its ``plot``)."""
+def _plot_null(self, title=None, source=None):
+    """The two null histograms of a NullTest (see its ``plot``).
+
+    The pseudo-events in grey (the null, as the CAAR figure's null band), the event's value
+    in ``analysis.plots.EXTRA_COLORS["highlight"]``; ``analysis.plots.FIGSIZE``.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import PercentFormatter
 
+    from .plots import EXTRA_COLORS, FIGSIZE, add_source, wrap_title
+
     good = self._null[self._null["n_specifications"] > 0]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    fig, axes = plt.subplots(1, 2, figsize=FIGSIZE, sharey=True, layout="constrained")
     for ax, col, real, p, lab in (
-        (axes[0], "median_diff", self._median, self._p_median, "median diff"),
-        (axes[1], "share_significant", self._share, self._p_share, "share significant"),
+        (axes[0], "median_diff", self._median, self._p_median, "median CAAR difference"),
+        (axes[1], "share_significant", self._share, self._p_share, "share of significant specifications"),
     ):
-        ax.hist(good[col], bins=30, color="0.7")
-        ax.axvline(real, color="#c0392b", lw=2, label=f"event (p = {_fmt(p, '.3f')})")
+        ax.hist(good[col], bins=30, color="grey", alpha=0.5, label=f"{len(good)} pseudo-events")
+        ax.axvline(real, color=EXTRA_COLORS["highlight"], lw=2, label=f"the event (p = {_fmt(p, '.3f')})")
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-        ax.set_xlabel(f"{lab} on {self._n} pseudo-events")
-        ax.legend(fontsize=8, frameon=False)
-    axes[0].set_ylabel("pseudo-events")
-    fig.suptitle("The curve against days without news")
-    fig.tight_layout()
+        ax.set_xlabel(f"{lab} (%)")
+        ax.legend(fontsize="small", frameon=False)
+    axes[0].set_ylabel("pseudo-events (count)")
+    default = (f"The event's specification curve against {self._n} days without news: "
+               "median difference and share of significant specifications")
+    fig.suptitle(wrap_title(title if title is not None else default))
+    add_source(fig, source)
     return fig

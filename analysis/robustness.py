@@ -593,16 +593,17 @@ class SpecificationCurve:
         return "<pre>" + escape(self.summary()) + "</pre>"
 
     # ------------------------------------------------------------------ figure
-    def plot(self, *, title=None):
+    def plot(self, *, title=None, source=None):
         """The two-panel specification curve; returns the Figure.
 
         Top: the ok rows' ``diff`` sorted ascending (a Line2D with ``gid="estimates"``
         holds exactly those points), with 95% crude-dependence intervals
         ``diff ± t_0.975(m - 1)·sd·√L``, rows significant by the null test's rule
         coloured, the baseline ringed. Below: the indicator matrix, one dot per choice
-        of each specification.
+        of each specification. ``title`` replaces the plain-words default; ``source`` is the
+        source line under the figure (:func:`analysis.plots.add_source`).
         """
-        return _plot_curve(self, title)
+        return _plot_curve(self, title, source)
 
     # ------------------------------------------------------------------ the joint null
     def null_test(self, n_placebo: int = 200, *, seed: int = 0, alpha: float | None = None) -> "NullTest":
