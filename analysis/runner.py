@@ -98,6 +98,12 @@ class Run:
         Treated, control and benchmark tickers, as validated.
     session : str or None
         The aligned event session (``YYYY-MM-DD``).
+
+    Examples
+    --------
+    >>> run = plan_run({"event": "ofac-gl13-2025", "offline": True}, ["event_study"])
+    >>> run.notebooks, run.session, run.tickers[-1], run.run_id.startswith("2025-12-15_ofac-gl13-2025_")
+    (('event_study',), '2025-12-15', 'SPY', True)
     """
 
     params: dict
@@ -345,6 +351,13 @@ def prepare_out(out) -> Path:
     WriteError
         ``out`` is a file, read-only, not permitted, or the disk is full (one line naming
         the path and the OS error).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "reports"
+    >>> prepare_out(out) == out.resolve(), out.is_dir()
+    (True, True)
     """
     out = config.reports_dir(out)
     try:
