@@ -16,18 +16,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .plots import EXTRA_COLORS, FIGSIZE, GROUP_COLORS, add_source, wrap_title
+from .plots import EXTRA_COLORS, FIGSIZE, GROUP_COLORS, _new, add_source, wrap_title
 
 #: the screen's roles, in legend order (colours from :data:`analysis.plots.GROUP_COLORS`)
 SCREEN_ROLES = ("treated", "control", "benchmark", "donors")
-
-
-def _new(ax, figsize=FIGSIZE):
-    if ax is None:
-        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-    else:
-        fig = ax.figure
-    return fig, ax
 
 
 def _p_text(p: float) -> str:
