@@ -178,3 +178,145 @@ def test_event_potash_path_plot_draws_the_window_and_one_marker():
     markers = [ln for ln in ax.get_lines() if str(ln.get_gid()).startswith("event:")]
     assert [m.get_gid() for m in markers] == ["event:us-potash-easing-2025"]
     assert ax.get_title() == "potash around us-potash-easing-2025 (monthly averages)"
+
+
+# --------------------------------------------------------------------------- one palette, one width (cross-section, robustness)
+def _hex(c):
+    return mcolors.to_hex(c)
+
+
+@pytest.fixture(scope="module")
+def cross_returns():
+    from analysis.crosssection_suite import cross_section_returns
+
+    tickers = ["NTR", "MOS", "IPI", "ICL", "CF", "LXU", "XLB", "KO", "PG", "XOM", "DOW", "LIN", "CAT", "JPM", "DE",
+               "CP"]
+    return cross_section_returns(tickers, offline=True)
+
+
+def _source_text(fig):
+    return fig._supxlabel.get_text() if fig._supxlabel is not None else ""
+
+
+def test_screen_colours_each_firm_by_its_role(cross_returns):
+    from analysis.crosssection_plots import plot_screen
+    from analysis.screening import screen
+
+    r, m = cross_returns
+    scr = screen(r, m, "2025-12-15")
+    fig = plot_screen(scr, source="daily price returns")
+    ax = fig.axes[0]
+    expected = {"NTR": "treated", "MOS": "treated", "IPI": "treated", "ICL": "treated", "CF": "control",
+                "LXU": "control", "XLB": "benchmark", "KO": "donors", "PG": "donors", "XOM": "donors", "DOW": "donors",
+                "LIN": "donors", "CAT": "donors", "JPM": "donors"}
+    firms = [t.get_text() for t in ax.get_xticklabels()]
+    assert sorted(firms) == sorted(scr.table["firm"]) and len(ax.patches) == len(firms)
+    got = {f: _hex(p.get_facecolor()) for f, p in zip(firms, ax.patches)}
+    for f, role in expected.items():
+        assert got[f] == plots.GROUP_COLORS[role], f
+    # the two spillover groups (agribusiness DE, rail CP) take the first two EXTRA_COLORS, in order of appearance
+    spill = sorted(["DE", "CP"], key=firms.index)
+    assert [got[f] for f in spill] == [plots.EXTRA_COLORS["spillover 1"], plots.EXTRA_COLORS["spillover 2"]]
+    assert len({got["DE"], got["CP"], *(plots.GROUP_COLORS[x] for x in ("treated", "control", "benchmark", "donors"))}) == 6
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[:4] == ["treated: potash producer", "control: nitrogen control", "benchmark: benchmark",
+                          "donors: " + ", ".join(dict.fromkeys(g for f, g in zip(scr.table["firm"], scr.table["group"])
+                                                              if expected.get(f) == "donors"))]
+    assert set(legend[4:]) == {"agribusiness", "rail"}
+    # the run's own treated/control override the case's groups
+    fig2 = plot_screen(scr, treated=["CF", "LXU"], control=["NTR"])
+    got2 = {t.get_text(): _hex(p.get_facecolor()) for t, p in zip(fig2.axes[0].get_xticklabels(), fig2.axes[0].patches)}
+    assert got2["CF"] == got2["LXU"] == plots.GROUP_COLORS["treated"] and got2["NTR"] == plots.GROUP_COLORS["control"]
+    assert fig.get_size_inches()[0] == plots.FIGSIZE[0]
+    assert ax.get_title().startswith("Who moved on 2025-12-15") and "ranked" in ax.get_title()
+    assert ax.get_ylabel() == "CAR over days (0,1) (%)" and ax.get_xlabel() == "firm (ticker), ranked by CAR"
+    assert _source_text(fig) == "Source: daily price returns"
+
+
+def test_in_space_histogram_colours_width_and_labels(cross_returns):
+    from analysis.crosssection import placebo_in_space
+
+    r, m = cross_returns
+    res = placebo_in_space(r, m, "2025-12-15", statistic="scar")
+    fig = res.plot(source="Source: test data")
+    ax = fig.axes[0]
+    assert {_hex(p.get_facecolor()) for p in ax.patches} == {plots.GROUP_COLORS["donors"]}
+    t, mirror = ax.lines
+    assert _hex(t.get_color()) == _hex(mirror.get_color()) == plots.GROUP_COLORS["treated"]
+    assert t.get_xdata()[0] == pytest.approx(res.statistic) and mirror.get_xdata()[0] == pytest.approx(-res.statistic)
+    assert ax.get_xlabel() == "mean SCAR of a portfolio over days (0,1) (standard deviations)"
+    assert ax.get_ylabel() == "portfolios (count)"
+    assert "treated firms' mean SCAR over days (0,1) after 2025-12-15" in ax.get_title().replace("\n", " ")
+    assert fig.get_size_inches()[0] == plots.FIGSIZE[0] and _source_text(fig) == "Source: test data"
+    diff = placebo_in_space(r, m, "2025-12-15", control=["CF", "LXU"], statistic="car")
+    ax2 = diff.plot().axes[0]
+    assert _hex(ax2.lines[0].get_color()) == plots.GROUP_COLORS["difference"]
+    assert ax2.get_xlabel() == "CAAR (treated - control) of a portfolio over days (0,1) (%)"
+    assert ax2.get_title().startswith("The treated minus the control firms' CAAR")
+
+
+def test_synthetic_control_figure_colours_and_width(cross_returns):
+    from analysis.synthetic import synthetic_control
+
+    r, _ = cross_returns
+    sc = synthetic_control(r, "2025-12-15", donors=["KO", "PG", "XOM", "DOW", "LIN", "CAT", "JPM"])
+    fig = sc.plot(source="Source: test data")
+    a1, a2 = fig.axes
+    treated, synth = a1.lines[:2]
+    assert _hex(treated.get_color()) == plots.GROUP_COLORS["treated"]
+    assert _hex(synth.get_color()) == plots.GROUP_COLORS["benchmark"]
+    gaps = [ln for ln in a2.lines if len(ln.get_xdata()) > 2]
+    assert {_hex(ln.get_color()) for ln in gaps[:-1]} == {plots.GROUP_COLORS["donors"]} and len(gaps) - 1 == 7
+    assert _hex(gaps[-1].get_color()) == plots.GROUP_COLORS["difference"]
+    assert fig.get_size_inches()[0] == plots.FIGSIZE[0] and fig.get_size_inches()[1] > plots.FIGSIZE[1]
+    assert a2.get_xlabel() == "trading day relative to the event (day 0 = 2025-12-15)"
+    assert a1.get_ylabel().endswith("(%)") and a2.get_ylabel() == "gap: treated - synthetic (%)"
+    assert "7 donor firms (synthetic control)" in fig._suptitle.get_text().replace("\n", " ")
+    assert _source_text(fig) == "Source: test data"
+
+
+def test_specification_curve_and_null_figures_follow_the_palette():
+    from analysis.robustness import specification_curve
+
+    sc = specification_curve(offline=True, models=("market",), estimation_windows=((-250, -11),),
+                             event_windows=((0, 1),))
+    fig = sc.plot(source="Source: test data")
+    top, bottom = fig.axes[:2]
+    est = next(ln for ln in top.get_lines() if ln.get_gid() == "estimates")
+    assert _hex(est.get_color()) == plots.GROUP_COLORS["difference"]
+    sig = next(ln for ln in top.get_lines() if ln.get_label().startswith("placebo p <"))
+    assert _hex(sig.get_color()) == plots.EXTRA_COLORS["highlight"]
+    assert fig.get_size_inches()[0] == plots.FIGSIZE[0]
+    assert top.get_title().replace("\n", " ").startswith("The treated-minus-control CAAR difference under 10 "
+                                                          "specifications")
+    assert top.get_ylabel() == "CAAR difference,\ntreated - control (%)"
+    assert bottom.get_xlabel().startswith("specification (sorted by the difference)")
+    assert _source_text(fig) == "Source: test data"
+    null = sc.null_test(5)
+    nfig = null.plot(source="Source: test data")
+    assert nfig.get_size_inches()[0] == plots.FIGSIZE[0]
+    for ax, xlabel in zip(nfig.axes, ["median CAAR difference (%)", "share of significant specifications (%)"]):
+        assert ax.get_xlabel() == xlabel
+        (event,) = ax.lines
+        assert _hex(event.get_color()) == plots.EXTRA_COLORS["highlight"]
+    assert nfig.axes[0].get_ylabel() == "pseudo-events (count)"
+    assert "against 5 days without news" in nfig._suptitle.get_text().replace("\n", " ")
+
+
+def test_robustness_notebook_opens_with_the_key_findings_box():
+    """Title cell, parameters, then the cell that shows the box: before any other text, as in every notebook."""
+    from pathlib import Path
+
+    import nbformat
+
+    from analysis.params import NOTEBOOKS
+
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    for name in ("robustness", "event_study", "potash_prices", "event_catalog"):
+        assert name in NOTEBOOKS
+        cells = nbformat.read(root / f"{name}.ipynb", 4).cells
+        first = next(i for i, c in enumerate(cells) if "rec.key_findings(" in c.source)
+        text = [i for i, c in enumerate(cells) if c.cell_type == "markdown"]
+        assert text[0] == 0 and cells[0].source.startswith("# ") and "\n" not in cells[0].source.strip(), name
+        assert text[1] > first, name
+        assert all(c.cell_type == "code" and not c.outputs for c in cells[1:first + 1]), name
