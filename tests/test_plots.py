@@ -180,7 +180,7 @@ def test_event_potash_path_plot_draws_the_window_and_one_marker():
     assert ax.get_title() == "potash around us-potash-easing-2025 (monthly averages)"
 
 
-# --------------------------------------------------------------------------- one palette, one width (cross-section, robustness)
+# --------------------------------------------------------------------------- one palette and width: cross-section, robustness
 def _hex(c):
     return mcolors.to_hex(c)
 
@@ -217,7 +217,8 @@ def test_screen_colours_each_firm_by_its_role(cross_returns):
     # the two spillover groups (agribusiness DE, rail CP) take the first two EXTRA_COLORS, in order of appearance
     spill = sorted(["DE", "CP"], key=firms.index)
     assert [got[f] for f in spill] == [plots.EXTRA_COLORS["spillover 1"], plots.EXTRA_COLORS["spillover 2"]]
-    assert len({got["DE"], got["CP"], *(plots.GROUP_COLORS[x] for x in ("treated", "control", "benchmark", "donors"))}) == 6
+    roles = [plots.GROUP_COLORS[x] for x in ("treated", "control", "benchmark", "donors")]
+    assert len({got["DE"], got["CP"], *roles}) == 6
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[:4] == ["treated: potash producer", "control: nitrogen control", "benchmark: benchmark",
                           "donors: " + ", ".join(dict.fromkeys(g for f, g in zip(scr.table["firm"], scr.table["group"])
