@@ -180,7 +180,7 @@ def test_event_potash_path_plot_draws_the_window_and_one_marker():
     assert ax.get_title() == "potash around us-potash-easing-2025 (monthly averages)"
 
 
-# --------------------------------------------------------------------------- one palette and width: cross-section, robustness
+# --------------------------------------------------------------------------- one palette and width (issue 14)
 def _hex(c):
     return mcolors.to_hex(c)
 
