@@ -304,7 +304,7 @@ def test_specification_curve_and_null_figures_follow_the_palette():
     assert "against 5 days without news" in nfig._suptitle.get_text().replace("\n", " ")
 
 
-def test_robustness_notebook_opens_with_the_key_findings_box():
+def test_every_notebook_opens_with_the_key_findings_box():
     """Title cell, parameters, then the cell that shows the box: before any other text, as in every notebook."""
     from pathlib import Path
 
@@ -313,7 +313,7 @@ def test_robustness_notebook_opens_with_the_key_findings_box():
     from analysis.params import NOTEBOOKS
 
     root = Path(__file__).resolve().parents[1] / "notebooks"
-    for name in ("robustness", "event_study", "potash_prices", "event_catalog"):
+    for name in ("robustness", "cross_section", "event_study", "potash_prices", "event_catalog"):
         assert name in NOTEBOOKS
         cells = nbformat.read(root / f"{name}.ipynb", 4).cells
         first = next(i for i, c in enumerate(cells) if "rec.key_findings(" in c.source)
