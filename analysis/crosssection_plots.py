@@ -245,8 +245,8 @@ def plot_synthetic(sc, *, title=None, pct: bool = True, source=None):
     a2.set_ylabel("gap: treated - synthetic" + (" (%)" if pct else ""))
     a2.legend(fontsize="small")
     when = f" around {sc.event_date.date()}" if sc.event_date is not None else ""
-    default = (f"The treated firms against a weighted mix of {len(sc.donors)} donor firms (synthetic control)"
-               f"{when}; below, the gap among the donors' own gaps")
+    default = (f"The treated firms against a synthetic control (a weighted mix of a pool of {len(sc.donors)} donor "
+               f"firms){when}; below, the gap among the donors' own gaps")
     fig.suptitle(wrap_title(title if title is not None else default))
     add_source(fig, source)
     return fig

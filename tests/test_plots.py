@@ -272,7 +272,7 @@ def test_synthetic_control_figure_colours_and_width(cross_returns):
     assert fig.get_size_inches()[0] == plots.FIGSIZE[0] and fig.get_size_inches()[1] > plots.FIGSIZE[1]
     assert a2.get_xlabel() == "trading day relative to the event (day 0 = 2025-12-15)"
     assert a1.get_ylabel().endswith("(%)") and a2.get_ylabel() == "gap: treated - synthetic (%)"
-    assert "7 donor firms (synthetic control)" in fig._suptitle.get_text().replace("\n", " ")
+    assert "a synthetic control (a weighted mix of a pool of 7 donor firms)" in fig._suptitle.get_text().replace("\n", " ")
     assert _source_text(fig) == "Source: test data"
 
 
