@@ -114,6 +114,44 @@ def test_every_december_2025_number_in_the_readme_is_the_librarys(case):
         q.same(quoted, value, what="World Bank potash monthly average")
     assert len(col) == 4
 
+    # the cross-section, volume and robustness bullets (their own notebooks' numbers)
+    from analysis.crosssection_suite import cross_section_study
+    from analysis.robustness import specification_curve
+    from analysis.volume import load_volumes, volume_study
+
+    cs = cross_section_study("us-potash-easing-2025", offline=True).key_numbers()
+    m = q.find(rf"portfolios of 4 of the\s+(\d+) donor firms.*?over \(0,1\),\s+{NUM}, is unusual in space \(p = {NUM}\);"
+               rf".*?nitrogen controls is not\s+\(p = {NUM}\)")
+    assert int(m.group(1)) == cs["n_donors"] and cs["n_portfolios"] == 10_000
+    q.same(m.group(2), cs["mean_scar_treated"], what="producers' mean SCAR (0,1)")
+    q.same(m.group(3), cs["p_in_space"], what="in-space p, producers")
+    q.same(m.group(4), cs["p_in_space_diff"], what="in-space p, producers minus controls")
+    assert cs["p_in_space"] < 0.05 < cs["p_in_space_diff"]
+
+    producers = ["NTR", "MOS", "IPI", "ICL"]
+    v = load_volumes(producers + ["SPY"], offline=True)
+    vol = volume_study(v[producers], v["SPY"], case["day0"])
+    vt = vol.tests.set_index(["window", "test"])
+    m = q.find(rf"over \(0,1\)\s+summed to {NUM} \(rank p = {NUM}, placebo p = {NUM}\);.*?"
+               rf"\(chi-square p = {NUM}\)")
+    q.same(m.group(1), vol.caar["(0,1)"], what="abnormal log volume (0,1)")
+    q.same(m.group(2), vt.loc[("(0,1)", "corrado_rank"), "p_value"], what="volume rank p (0,1)")
+    q.same(m.group(3), vt.loc[("(0,1)", "placebo"), "p_value"], what="volume placebo p (0,1)")
+    q.same(m.group(4), res.volatility.loc[0, "p_value"], what="day-0 return volatility p")
+    assert res.volatility.loc[0, "p_value"] > 0.05
+
+    sc = specification_curve(offline=True)
+    st = sc.stats
+    null = sc.null_test(n_placebo=40).stats
+    m = q.find(rf"over (\d+) specifications.*?difference is {NUM}%, and none is\s+significant.*?"
+               rf"\(joint null p = {NUM} with the report's (\d+) pseudo-events\)\. Dropping (\w+)")
+    assert int(m.group(1)) == st["n_specifications"] == st["n_ok"]
+    q.same(m.group(2), st["median_diff"], 100, "robustness median diff")
+    assert st["share_crude_significant"] == 0 and st["share_placebo_significant"] == 0
+    q.same(m.group(3), null["p_median"], what="joint null p (median)")
+    assert int(m.group(4)) == null["n_placebo"] == 40
+    assert m.group(5) == sc.influence().iloc[0]["firm"]
+
     # every decimal number of the section is one of the checked quotes
     loose = [mm.group(0) for mm in re.finditer(r"-?\d+\.\d+", SECTION)
              if not any(a <= mm.start() < b for a, b in q.spans)]
