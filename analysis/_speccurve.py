@@ -165,6 +165,10 @@ def _run_fit(inp: _Inputs, fit: _Fit, pos: int, windows, reasons=True):
         warnings.simplefilter("ignore", EventStudyWarning)
         res = event_study(firms, market, inp.returns.index[pos], fit.estimation_window, windows, fit.model,
                           fit.min_obs)
+    if not reasons and res._firms == inp.firms:  # the engine's arrays in our order, excluded firms NaN:
+        keep = res._kept_mask[None, :]           # the same numbers as res.ar / res.ar_estimation, no frames
+        return (np.where(keep, res._fit["ARE"], np.nan), np.where(keep, res._fit["ARS"], np.nan),
+                int(res._span[0]), None)
     ar, are = res.ar, res.ar_estimation
     A, E = ar.to_numpy(dtype=float), are.to_numpy(dtype=float)
     cols = list(ar.columns)
