@@ -45,6 +45,11 @@ dependence standard error of the producers-minus-controls CAAR used by the engin
 ``se_treated`` / ``ci_treated_*`` are the same for the producers' portfolio CAAR. Both
 come from :attr:`analysis.eventstudy.GroupComparison.standard_errors` (one
 implementation, :func:`analysis.eventstudy.portfolio_sd`), on each window's firm set.
+
+Length: the module is one concern, the engine over every catalog event (event selection,
+clusters, per-event firm sets, confounder flags and the :class:`CatalogStudy` result), and
+of its 662 lines 420 are code and 180 docstrings, the volume columns already being in
+:mod:`analysis.volume_catalog`.
 """
 
 from __future__ import annotations
