@@ -106,6 +106,18 @@ def jsonable(obj):
     return str(obj)
 
 
+def _png(fig, dpi: int) -> bytes:
+    """``fig`` drawn once as PNG bytes: a figure laid out by matplotlib (analysis.plots:
+    constrained layout) keeps its exact size (plots.FIGSIZE x dpi); any other is cropped
+    to its content."""
+    import io
+
+    buf = io.BytesIO()
+    tight = None if fig.get_layout_engine() is not None else "tight"
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight)
+    return buf.getvalue()
+
+
 class Recorder:
     """What a notebook writes into its run directory: CSV tables, PNG figures, ``results``.
 
@@ -176,18 +188,17 @@ class Recorder:
         matplotlib.figure.Figure
             ``fig`` itself (the notebook still shows it).
         """
-        import io
+        if self.dir is not None:
+            self._save_png(name, _png(fig, dpi))
+        else:
+            self.results["figures"][name] = f"figures/{self.notebook}_{name}.png"
+        return fig
 
+    def _save_png(self, name: str, png: bytes) -> None:
         rel = f"figures/{self.notebook}_{name}.png"
         if self.dir is not None:
-            buf = io.BytesIO()
-            # a figure laid out by matplotlib (analysis.plots: constrained layout) keeps its exact size
-            # (plots.FIGSIZE x dpi); any other is cropped to its content
-            tight = None if fig.get_layout_engine() is not None else "tight"
-            fig.savefig(buf, format="png", dpi=dpi, bbox_inches=tight)
-            atomic_write_bytes(self.dir / rel, buf.getvalue())
+            atomic_write_bytes(self.dir / rel, png)
         self.results["figures"][name] = rel
-        return fig
 
     def __setitem__(self, key: str, value) -> None:
         self.results[key] = jsonable(value)
@@ -250,8 +261,9 @@ class Recorder:
     def show_figure(self, name: str, fig, caption: str | None = None, *, dpi: int = FIGURE_DPI) -> None:
         """Save ``fig`` (:meth:`figure`), display it once with its caption, then close it.
 
-        Closing keeps the inline backend from drawing the figure a second time at the end
-        of the cell. The caption is plain text, escaped.
+        The figure is drawn once: the saved PNG is what the page shows, at the size the
+        inline backend would give it (``fig.dpi``). Closing keeps the inline backend from
+        drawing the figure again at the end of the cell. The caption is plain text, escaped.
 
         Parameters
         ----------
@@ -267,10 +279,12 @@ class Recorder:
         import html
 
         import matplotlib.pyplot as plt
-        from IPython.display import HTML, display
+        from IPython.display import HTML, Image, display
 
-        self.figure(name, fig, dpi=dpi)
-        display(fig)
+        png = _png(fig, dpi)
+        self._save_png(name, png)
+        width = int.from_bytes(png[16:20], "big")  # the PNG header's IHDR width, pixels
+        display(Image(data=png, format="png", width=max(1, round(width * fig.dpi / dpi))))
         plt.close(fig)
         if caption:
             display(HTML(f'<p class="caption"><em>{html.escape(caption)}</em></p>'))
