@@ -72,7 +72,7 @@ KILL_GRACE = 15  # seconds past --timeout before the worker (and its kernel) is 
 #: Rough in-kernel seconds of the default suite's notebooks (benchmarks/bench_report.py): within a
 #: run the longest start first, so --jobs N does not end with one long notebook running alone.
 #: Only the start order changes; manifests, results and the printed table keep params.NOTEBOOKS'.
-EXPECTED_S = {"cross_section": 9.0, "robustness": 9.0, "event_catalog": 7.0, "event_study": 5.0, "potash_prices": 4.5}
+EXPECTED_S = {"event_catalog": 9.8, "robustness": 8.0, "cross_section": 7.9, "event_study": 6.6, "potash_prices": 5.1}
 
 
 # =========================================================================== plan
