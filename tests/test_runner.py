@@ -20,17 +20,7 @@ import pytest
 
 from analysis import cli, params, report, runner
 from analysis.errors import ParameterError
-
-TINY_SOURCE = """import os, time
-from analysis import report
-rec = report.Recorder(output_dir, "tiny")
-rec["event"] = event
-rec["key"] = {"window": "(0,1)", "caar_treated": -0.0123, "test": "placebo", "p_value": 0.25, "n": 4}
-time.sleep(float(os.environ.get("TINY_SLEEP", "0")))
-if os.environ.get("TINY_FAIL"):
-    raise RuntimeError("deliberate failure")
-rec.save()
-print("tiny done")"""
+from _runner_helpers import write_notebook
 
 
 @pytest.fixture
@@ -38,12 +28,7 @@ def tiny(tmp_path, monkeypatch):
     """A notebook folder with ``tiny.ipynb``, a reports folder, and offline mode on."""
     nbdir = tmp_path / "nbs"
     nbdir.mkdir()
-    nb = nbformat.v4.new_notebook()
-    par = nbformat.v4.new_code_cell('event = "us-potash-easing-2025"\noffline = None\ndata_dir = None\noutput_dir = None')
-    par.metadata["tags"] = ["parameters"]
-    nb.cells = [par, nbformat.v4.new_code_cell(TINY_SOURCE)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, nbdir / "tiny.ipynb")
+    write_notebook(nbdir / "tiny.ipynb")
     monkeypatch.setenv("POTASH_IMPACT_OFFLINE", "1")
     monkeypatch.delenv("TINY_FAIL", raising=False)
     monkeypatch.delenv("TINY_SLEEP", raising=False)
