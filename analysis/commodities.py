@@ -11,16 +11,12 @@ module                              holds
 
 Every name this module had keeps working with the same signature (``potash_prices``,
 ``potash_sensitivity``, ``event_potash_path``, ...); new code imports from the modules
-above. Assigning an attribute here (``monkeypatch.setattr(commodities, "_download", f)``)
-sets it in the module that defines it, so the functions there see it.
+above. The names here are the defining modules' objects; to replace one (a test stubbing
+``_download``), patch the module that defines it (:mod:`analysis.pink_sheet`).
 """
 
 from __future__ import annotations
 
-import sys
-import types
-
-from . import commodity_data, commodity_events, pink_sheet, sensitivity
 from .commodity_data import (  # noqa: F401
     BUNDLED_FILE,
     CACHE_FILE,
@@ -63,21 +59,6 @@ from .sensitivity import (  # noqa: F401
     potash_sensitivity,
     rolling_ols,
 )
-
-_HOMES = (commodity_data, pink_sheet, sensitivity, commodity_events)
-
-
-class _Shim(types.ModuleType):
-    """Forward attribute assignment to the module that defines the name."""
-
-    def __setattr__(self, name, value):
-        for home in _HOMES:
-            if name in vars(home):
-                setattr(home, name, value)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Shim
 
 __all__ = [
     "SERIES",

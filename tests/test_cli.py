@@ -101,9 +101,10 @@ def test_console_script_is_installed():
 
 def test_refresh_commodities_with_stubbed_download(capsys, monkeypatch):
     from analysis import commodities as cm
+    from analysis import pink_sheet
     from test_commodities import pink_sheet_bytes
 
-    monkeypatch.setattr(cm, "_download", lambda url, timeout=60.0: pink_sheet_bytes())
+    monkeypatch.setattr(pink_sheet, "_download", lambda url, timeout=60.0: pink_sheet_bytes())
     code, out, _ = run(capsys, "data", "--refresh-commodities")
     assert code == 0 and "2025-10 to 2026-02" in out and cm.commodity_cache_path().is_file()
     code, out, _ = run(capsys, "data")
@@ -112,11 +113,12 @@ def test_refresh_commodities_with_stubbed_download(capsys, monkeypatch):
 
 def test_refresh_commodities_failure_is_one_line_and_keeps_bundled(capsys, monkeypatch):
     from analysis import commodities as cm
+    from analysis import pink_sheet
 
     def down(url, timeout=60.0):
         raise OSError("Name or service not known")
 
-    monkeypatch.setattr(cm, "_download", down)
+    monkeypatch.setattr(pink_sheet, "_download", down)
     code, _, err = run(capsys, "data", "--refresh-commodities")
     assert code == 2 and err.count("\n") == 1 and "Pink Sheet" in err
     assert not cm.commodity_cache_path().exists()
